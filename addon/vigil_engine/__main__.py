@@ -1,0 +1,59 @@
+"""``python -m vigil_engine [--config FILE]``: run the recording engine until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from .config import ConfigError, load_config
+from .engine import Engine
+from .logs import setup_logging
+
+_LOGGER = logging.getLogger("vigil_engine")
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="vigil_engine", description="Vigil NVR recording engine")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="YAML or JSON config file (default: /data/options.json in the add-on, else the demo camera)",
+    )
+    parser.add_argument("--check", action="store_true", help="validate the config and exit")
+    return parser.parse_args(argv)
+
+
+async def _run(engine: Engine) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await engine.start()
+    try:
+        await stop.wait()
+    finally:
+        await engine.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        setup_logging("info")
+        _LOGGER.error("Invalid configuration: %s", err)
+        return 2
+    setup_logging(config.log_level)
+    if args.check:
+        _LOGGER.info("Configuration is valid: %d cameras", len(config.cameras))
+        return 0
+    asyncio.run(_run(Engine(config)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,301 @@
+"""Engine configuration: one schema for the YAML file and the add-on's ``/data/options.json``.
+
+Validation errors name the offending key and, for per-camera keys, the camera, e.g.
+``cameras[front_door].record: value must be one of 'continuous', 'events', 'off'``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import voluptuous as vol
+import yaml
+
+from .redact import SECRETS, url_secrets
+
+RecordMode = Literal["continuous", "events", "off"]
+RECORD_MODES: tuple[RecordMode, ...] = ("continuous", "events", "off")
+ADDON_OPTIONS = Path("/data/options.json")
+DEMO_URL = "demo://"
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b|%)?\s*$", re.IGNORECASE)
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "kb": 1000,
+    "kib": 1024,
+    "m": 1000**2,
+    "mb": 1000**2,
+    "mib": 1024**2,
+    "g": 1000**3,
+    "gb": 1000**3,
+    "gib": 1024**3,
+    "t": 1000**4,
+    "tb": 1000**4,
+    "tib": 1024**4,
+}
+
+
+class ConfigError(ValueError):
+    """The configuration is unusable; the message says which key and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class DiskLimit:
+    """A size given either in bytes or as a percentage of the storage volume."""
+
+    bytes: int | None = None
+    percent: float | None = None
+
+    def resolve(self, volume_total: int) -> int:
+        if self.percent is not None:
+            return int(volume_total * self.percent / 100)
+        return self.bytes or 0
+
+
+@dataclass(frozen=True, slots=True)
+class CameraConfig:
+    id: str
+    name: str
+    url: str
+    substream_url: str | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    record: RecordMode = "continuous"
+    retention_days: float = 7.0
+    enabled: bool = True
+    # Replaying a file as a camera (benchmarks, demos): pace packets at real time and loop.
+    realtime: bool = True
+    loop: bool = True
+
+    @property
+    def is_demo(self) -> bool:
+        return self.url.startswith(DEMO_URL)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    storage_path: Path
+    cameras: tuple[CameraConfig, ...]
+    database_path: Path | None = None
+    segment_seconds: float = 10.0
+    disk_cap: DiskLimit | None = None
+    min_free: DiskLimit = DiskLimit(bytes=1_000_000_000)
+    time_zone: str = "UTC"
+    open_timeout: float = 10.0
+    read_timeout: float = 5.0
+    retention_interval: float = 10.0
+    log_level: str = "info"
+
+    @property
+    def recordings_path(self) -> Path:
+        return self.storage_path / "recordings"
+
+    @property
+    def db_path(self) -> Path:
+        return self.database_path or self.storage_path / "vigil.db"
+
+    def camera(self, camera_id: str) -> CameraConfig:
+        for camera in self.cameras:
+            if camera.id == camera_id:
+                return camera
+        raise KeyError(camera_id)
+
+
+def _size(value: Any) -> DiskLimit:
+    if isinstance(value, bool):
+        raise vol.Invalid("expected a size such as 500GB, 80% or a number of bytes")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise vol.Invalid("must not be negative")
+        return DiskLimit(bytes=int(value))
+    if not isinstance(value, str) or not (match := _SIZE.match(value)):
+        raise vol.Invalid("expected a size such as 500GB, 80% or a number of bytes")
+    number, unit = float(match.group(1)), (match.group(2) or "").lower()
+    if unit == "%":
+        if not 0 < number <= 100:
+            raise vol.Invalid("a percentage must be between 0 and 100")
+        return DiskLimit(percent=number)
+    # "GiB" and "Gi" are the same unit; so are "GB" and "G".
+    factor = _UNITS[unit if unit.endswith("b") or not unit else unit + "b"]
+    return DiskLimit(bytes=int(number * factor))
+
+
+def _slug(value: Any) -> str:
+    if not isinstance(value, str) or not _SLUG.match(value):
+        raise vol.Invalid("must be a slug: lower-case letters, digits and '_', at most 64 characters")
+    return value
+
+
+def _stream_url(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise vol.Invalid("expected a stream URL such as rtsp://camera/stream1")
+    url: str = value.strip()
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in {"rtsp", "rtsps", "rtmp", "http", "https", "file", "demo"}:
+        raise vol.Invalid("unsupported URL scheme (use rtsp://, rtsps://, http(s)://, file:// or demo://)")
+    return url
+
+
+def _time_zone(value: Any) -> str:
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise vol.Invalid(f"unknown IANA time zone {value!r}") from err
+    return str(value)
+
+
+_CAMERA = vol.Schema(
+    {
+        vol.Required("id"): _slug,
+        vol.Optional("name"): vol.All(str, vol.Length(min=1, max=100)),
+        vol.Required("url"): _stream_url,
+        vol.Optional("substream_url"): vol.Any(None, _stream_url),
+        vol.Optional("username"): vol.Any(None, str),
+        vol.Optional("password"): vol.Any(None, str),
+        vol.Optional("record", default="continuous"): vol.In(RECORD_MODES),
+        vol.Optional("retention_days", default=7): vol.All(vol.Coerce(float), vol.Range(min=0.01, max=3650)),
+        vol.Optional("enabled", default=True): bool,
+        vol.Optional("realtime", default=True): bool,
+        vol.Optional("loop", default=True): bool,
+    },
+    extra=vol.PREVENT_EXTRA,
+)
+
+_ENGINE = vol.Schema(
+    {
+        vol.Optional("storage_path", default="vigil-data"): vol.All(str, vol.Length(min=1)),
+        vol.Optional("database_path"): vol.Any(None, vol.All(str, vol.Length(min=1))),
+        vol.Optional("segment_seconds", default=10): vol.All(vol.Coerce(float), vol.Range(min=1, max=600)),
+        vol.Optional("disk_cap"): vol.Any(None, _size),
+        vol.Optional("min_free", default="1GB"): _size,
+        vol.Optional("time_zone", default="UTC"): _time_zone,
+        vol.Optional("open_timeout", default=10): vol.All(vol.Coerce(float), vol.Range(min=1, max=120)),
+        vol.Optional("read_timeout", default=5): vol.All(vol.Coerce(float), vol.Range(min=1, max=120)),
+        vol.Optional("retention_interval", default=10): vol.All(vol.Coerce(float), vol.Range(min=0.2, max=3600)),
+        vol.Optional("log_level", default="info"): vol.All(
+            str, vol.Lower, vol.In(["debug", "info", "warning", "error"])
+        ),
+        vol.Optional("cameras", default=list): [dict],
+    },
+    extra=vol.PREVENT_EXTRA,
+)
+
+
+def _format_error(err: vol.Invalid, prefix: str = "") -> str:
+    path = prefix
+    for part in err.path:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    message = err.error_message or str(err)
+    if message == "extra keys not allowed":
+        message = "unknown key"
+    elif message == "required key not provided":
+        message = "is required"
+    return f"{path or 'config'}: {message}"
+
+
+def parse_config(raw: Any, base_dir: Path | None = None) -> EngineConfig:
+    """Validate a decoded YAML/JSON document and build an :class:`EngineConfig`."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError("config: expected a mapping of keys to values at the top level")
+    try:
+        data = _ENGINE(raw)
+    except vol.MultipleInvalid as err:
+        raise ConfigError("; ".join(_format_error(e) for e in err.errors)) from None
+
+    cameras: list[CameraConfig] = []
+    seen: set[str] = set()
+    for index, raw_camera in enumerate(data["cameras"]):
+        label = f"cameras[{raw_camera.get('id') or index}]"
+        try:
+            cam = _CAMERA(raw_camera)
+        except vol.MultipleInvalid as err:
+            raise ConfigError("; ".join(_format_error(e, label) for e in err.errors)) from None
+        if cam["id"] in seen:
+            raise ConfigError(f"{label}.id: duplicate camera id {cam['id']!r}")
+        seen.add(cam["id"])
+        url_user, url_password = url_secrets(cam["url"])
+        SECRETS.add(cam.get("password"), url_password)
+        if cam.get("substream_url"):
+            SECRETS.add(url_secrets(cam["substream_url"])[1])
+        cameras.append(
+            CameraConfig(
+                id=cam["id"],
+                name=cam.get("name") or cam["id"].replace("_", " ").title(),
+                url=cam["url"],
+                substream_url=cam.get("substream_url"),
+                username=cam.get("username") or url_user,
+                password=cam.get("password"),
+                record=cast(RecordMode, cam["record"]),
+                retention_days=cam["retention_days"],
+                enabled=cam["enabled"],
+                realtime=cam["realtime"],
+                loop=cam["loop"],
+            )
+        )
+
+    def _path(value: str | None) -> Path | None:
+        if value is None:
+            return None
+        path = Path(value).expanduser()
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        return path
+
+    storage = _path(data["storage_path"])
+    assert storage is not None
+    return EngineConfig(
+        storage_path=storage,
+        database_path=_path(data.get("database_path")),
+        cameras=tuple(cameras),
+        segment_seconds=data["segment_seconds"],
+        disk_cap=data.get("disk_cap"),
+        min_free=data["min_free"],
+        time_zone=data["time_zone"],
+        open_timeout=data["open_timeout"],
+        read_timeout=data["read_timeout"],
+        retention_interval=data["retention_interval"],
+        log_level=data["log_level"],
+    )
+
+
+def load_config(path: Path | None) -> EngineConfig:
+    """Load the config file (YAML or JSON). Without a path: the add-on's options, else the demo."""
+    if path is None:
+        if ADDON_OPTIONS.is_file():
+            path = ADDON_OPTIONS
+        else:
+            return demo_config(Path("vigil-data").resolve())
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"cannot read config file {path}: {err.strerror}") from None
+    try:
+        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as err:
+        # Only the position: the parser's excerpt of the line could contain a password.
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        if isinstance(err, json.JSONDecodeError):
+            where = f" at line {err.lineno}, column {err.colno}"
+        raise ConfigError(f"{path.name}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}{where}") from None
+    return parse_config(raw, base_dir=path.parent.resolve())
+
+
+def demo_config(storage: Path) -> EngineConfig:
+    """The embedded default: one synthetic camera, so the engine records something at once."""
+    return parse_config(
+        {
+            "storage_path": str(storage),
+            "cameras": [{"id": "demo", "name": "Demo camera", "url": DEMO_URL}],
+        }
+    )

@@ -1,0 +1,1 @@
+"""Reading cameras: opening sources (RTSP, files, the demo scene), repairing timestamps, workers."""

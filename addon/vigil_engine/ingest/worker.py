@@ -1,0 +1,446 @@
+"""One thread per camera: connect, record segments, reconnect forever.
+
+A worker never stops on its own. Each failure is classified (see ``source``), logged once
+when the camera goes down and once when it is back, recorded as a gap in the index, and
+retried with exponential backoff (1 s up to 30 s). While waiting after the camera became
+unreachable, a cheap TCP probe every half second notices its return, so recording resumes
+within about a second instead of at the next backoff step.
+
+Time: a session is anchored once, at its first keyframe, to the engine's monotonic UTC
+clock; every later instant is the anchor plus stream time, so segments abut exactly and a
+host clock step changes nothing. Stream clocks drift from real time (cheap cameras by
+100 ppm or more), so at each segment boundary the anchor is slewed toward the engine
+clock by at most 500 ppm; a disagreement over 2 s (a camera that stalled without closing
+the connection) re-anchors and is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+from av.packet import Packet
+
+from vigil_engine.clock import EngineClock
+from vigil_engine.config import CameraConfig, EngineConfig
+from vigil_engine.recording.segment_writer import SegmentWriter, WrittenSegment
+from vigil_engine.redact import redact
+from vigil_engine.status import CameraStatus, RateMeter
+from vigil_engine.storage.index import GapRecord, Index, SegmentRecord
+from vigil_engine.storage.layout import segment_path
+from vigil_engine.storage.mp4 import probe_segment, trim_torn_tail
+
+from .source import OpenedSource, SourceError, classify_error, open_source, tcp_reachable
+from .timestamps import TimestampRepair, as_fraction
+
+_LOGGER = logging.getLogger(__name__)
+
+BACKOFF_START_S = 1.0
+BACKOFF_MAX_S = 30.0
+PROBE_INTERVAL_S = 0.5
+MAX_SLEW_PPM = 500.0
+REANCHOR_THRESHOLD_MS = 2000.0
+
+ChangeCallback = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class _Anchor:
+    dts: int
+    utc_ms: float
+    tb_ms: float  # milliseconds per tick
+
+    def at(self, dts: int) -> float:
+        return self.utc_ms + (dts - self.dts) * self.tb_ms
+
+
+class CameraWorker:
+    def __init__(
+        self,
+        camera: CameraConfig,
+        config: EngineConfig,
+        index: Index,
+        clock: EngineClock,
+        status: CameraStatus,
+        on_change: ChangeCallback | None = None,
+        on_disk_error: Callable[[], None] | None = None,
+    ) -> None:
+        self.camera = camera
+        self.config = config
+        self.index = index
+        self.clock = clock
+        self.status = status
+        self._on_change = on_change or (lambda kind, data: None)
+        self._on_disk_error = on_disk_error or (lambda: None)
+        self._stop = threading.Event()
+        self._recording_enabled = camera.record != "off"
+        self._meter = RateMeter()
+        self._down_logged = False
+        self._down_since: float | None = None
+        self._audio_drop_logged = False
+        self._write_error_logged = False
+        self._last_end_ms: int | None = None
+        self._rates_at = 0.0
+        self._gap_reason = "engine was not running"
+        self._thread = threading.Thread(target=self._run, name=f"camera-{camera.id}", daemon=True)
+
+    # --- control, from any thread ---
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def set_recording(self, enabled: bool) -> None:
+        """Turn recording on or off at run time (takes effect at the next keyframe)."""
+        self._recording_enabled = enabled
+
+    # --- the thread ---
+    def _run(self) -> None:
+        last = self.index.last_segment(self.camera.id)
+        self._last_end_ms = last.end_ms if last else None
+        backoff = BACKOFF_START_S
+        while not self._stop.is_set():
+            failure: SourceError | None = None
+            got_media = False
+            try:
+                source = open_source(self.camera, self.config.open_timeout, self.config.read_timeout)
+            except SourceError as err:
+                failure = err
+            else:
+                try:
+                    got_media = self._record(source)
+                except SourceError as err:
+                    failure = err
+                except av.FFmpegError as err:
+                    failure = classify_error(err, self.config.read_timeout)
+                except Exception as err:  # a worker must survive anything; log it in full
+                    _LOGGER.exception("Camera %s: unexpected error while recording", self.camera.id)
+                    failure = SourceError("invalid", f"internal error: {type(err).__name__}")
+                finally:
+                    source.close()
+            if self._stop.is_set():
+                break
+            if got_media:
+                backoff = BACKOFF_START_S
+            self._went_down(failure or SourceError("ended", "the camera stopped sending (stream ended)"))
+            self._wait(backoff, failure.kind if failure else "ended")
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
+        self.status.online = False
+        self.status.recording = False
+
+    def _wait(self, delay: float, kind: str) -> None:
+        """Sleep for the backoff delay, cut short when an unreachable camera answers again."""
+        deadline = time.monotonic() + delay
+        probe = kind in ("unreachable", "ended")
+        seen_closed = False
+        while not self._stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            if probe:
+                reachable = tcp_reachable(self.camera.url, timeout=PROBE_INTERVAL_S)
+                if reachable is None:
+                    probe = False
+                elif not reachable:
+                    seen_closed = True
+                elif seen_closed:
+                    return  # the port was closed and now accepts: the camera is back
+            self._stop.wait(min(remaining, PROBE_INTERVAL_S if probe else remaining))
+
+    def _went_down(self, err: SourceError) -> None:
+        message = str(err)
+        self.status.last_error = message
+        was_online = self.status.online
+        self.status.online = False
+        self.status.recording = False
+        self.status.fps, self.status.bitrate = 0.0, 0
+        self._meter.reset()
+        self._gap_reason = message
+        if not self._down_logged:
+            self._down_logged = True
+            self._down_since = time.monotonic()
+            self.status.since_ms = self.clock.now_ms()
+            _LOGGER.warning("Camera %s is offline: %s", self.camera.id, message)
+            self._on_change("camera_offline", {"camera_id": self.camera.id, "error": message})
+        elif was_online:
+            self.status.since_ms = self.clock.now_ms()
+        else:
+            _LOGGER.debug("Camera %s still offline: %s", self.camera.id, message)
+
+    def _came_up(self, source: OpenedSource) -> None:
+        if self._down_logged and self._down_since is not None:
+            _LOGGER.warning(
+                "Camera %s is back online after %.0f s", self.camera.id, time.monotonic() - self._down_since
+            )
+        else:
+            _LOGGER.info("Camera %s connected", self.camera.id)
+        self._down_logged = False
+        self._down_since = None
+        ctx = source.video.codec_context
+        self.status.online = True
+        self.status.since_ms = self.clock.now_ms()
+        self.status.video_codec, self.status.width, self.status.height = ctx.name, ctx.width, ctx.height
+        self.status.audio_codec = source.audio.codec_context.name if source.audio is not None else None
+        if source.dropped_audio_codec and not self._audio_drop_logged:
+            self._audio_drop_logged = True
+            _LOGGER.warning(
+                "Camera %s: audio codec %s cannot be stored in MP4; recording video only",
+                self.camera.id,
+                source.dropped_audio_codec,
+            )
+        self._on_change("camera_online", {"camera_id": self.camera.id})
+
+    # --- one connection ---
+    def _record(self, source: OpenedSource) -> bool:
+        session = _Session(self, source)
+        try:
+            for packet in source.packets(self.config.read_timeout):
+                if self._stop.is_set():
+                    break
+                session.feed(packet, time.monotonic())
+                self._update_rates()
+        finally:
+            session.finish()
+            self.status.recording = False
+        return session.got_media
+
+    def _new_anchor(self, dts: int, time_base: Any, utc_ms: float) -> _Anchor:
+        if self._last_end_ms is not None and utc_ms < self._last_end_ms:
+            # Never overlap footage already indexed (e.g. an instant restart).
+            utc_ms = float(self._last_end_ms)
+        return _Anchor(dts=dts, utc_ms=utc_ms, tb_ms=float(time_base) * 1000)
+
+    def _boundary_ms(self, anchor: _Anchor, dts: int, writer: SegmentWriter, live: bool) -> int:
+        """The instant at ``dts``, after slewing the session's anchor toward the engine clock."""
+        if live:
+            error = self.clock.now_ms() - anchor.at(dts)
+            if abs(error) > REANCHOR_THRESHOLD_MS:
+                _LOGGER.info(
+                    "Camera %s: stream time is %.1f s off the clock; re-anchoring", self.camera.id, error / 1000
+                )
+                anchor.utc_ms += error
+            else:
+                limit = writer.media_seconds(dts) * 1000 * MAX_SLEW_PPM / 1e6
+                anchor.utc_ms += max(-limit, min(limit, error))
+        return max(round(anchor.at(dts)), writer.start_ms + 1)
+
+    def _open_writer(self, source: OpenedSource, anchor: _Anchor, dts: int) -> SegmentWriter | None:
+        start_ms = round(anchor.at(dts))
+        if self._last_end_ms is not None:
+            if start_ms > self._last_end_ms + 1:
+                self._record_gap(self._last_end_ms, start_ms)
+            start_ms = max(start_ms, self._last_end_ms)
+        path = segment_path(self.config.recordings_path, self.camera.id, start_ms)
+        try:
+            writer = SegmentWriter(path, self.camera.id, start_ms, source.video, source.audio, dts)
+        except (OSError, av.FFmpegError) as err:
+            self._report_write_error(err)
+            return None
+        self.status.recording = True
+        self._on_change("recording", {"camera_id": self.camera.id, "recording": True})
+        return writer
+
+    def _record_gap(self, start_ms: int, end_ms: int) -> None:
+        try:
+            self.index.add_gap(GapRecord(self.camera.id, start_ms, end_ms, self._gap_reason))
+        except Exception:  # the index must never stop recording
+            _LOGGER.exception("Camera %s: cannot index a gap", self.camera.id)
+
+    def _finish(self, writer: SegmentWriter, end_ms: int) -> None:
+        try:
+            written = writer.close(end_ms)
+        except (OSError, av.FFmpegError) as err:
+            self._report_write_error(err)
+            self._salvage(writer.path, writer.start_ms)
+            return
+        self._index(written, recovered=False)
+
+    def _write_failed(self, writer: SegmentWriter, err: Exception) -> None:
+        self._report_write_error(err)
+        writer.abort()
+        self._salvage(writer.path, writer.start_ms)
+        self._on_disk_error()
+
+    def _salvage(self, path: Path, start_ms: int) -> None:
+        """Keep what a failed segment holds: trim a torn fragment and index the rest."""
+        try:
+            trim_torn_tail(path)
+            probed = probe_segment(path)
+        except OSError, ValueError, av.FFmpegError:
+            _LOGGER.error("Camera %s: segment %s holds no playable footage", self.camera.id, path.name)
+            path.unlink(missing_ok=True)
+            return
+        self._index(
+            WrittenSegment(
+                path=path,
+                start_ms=start_ms,
+                end_ms=start_ms + max(1, probed.duration_ms),
+                bytes=path.stat().st_size,
+                frames=probed.frames,
+                video_codec=probed.video_codec,
+                width=probed.width,
+                height=probed.height,
+                audio_codec=probed.audio_codec,
+            ),
+            recovered=True,
+        )
+
+    def _index(self, written: WrittenSegment, *, recovered: bool) -> None:
+        record = SegmentRecord(
+            camera_id=self.camera.id,
+            start_ms=written.start_ms,
+            end_ms=written.end_ms,
+            bytes=written.bytes,
+            path=written.path.relative_to(self.config.recordings_path).as_posix(),
+            video_codec=written.video_codec,
+            width=written.width,
+            height=written.height,
+            audio_codec=written.audio_codec,
+            frames=written.frames,
+            recovered=recovered,
+        )
+        self._last_end_ms = written.end_ms
+        self.status.last_segment_end_ms = written.end_ms
+        self.status.segments_written += 1
+        if not recovered:
+            self._write_error_logged = False
+        try:
+            self.index.add_segment(record)
+        except Exception:  # the file is on disk; the next start-up's reconcile indexes it
+            _LOGGER.exception("Camera %s: cannot index segment %s", self.camera.id, record.path)
+            return
+        self._on_change(
+            "segment", {"camera_id": self.camera.id, "start_ms": written.start_ms, "end_ms": written.end_ms}
+        )
+
+    def _report_write_error(self, err: Exception) -> None:
+        message = redact(getattr(err, "strerror", None) or str(err))
+        self.status.last_error = f"cannot write footage: {message}"
+        if not self._write_error_logged:
+            self._write_error_logged = True
+            _LOGGER.error("Camera %s: cannot write footage: %s", self.camera.id, message)
+
+    def _update_rates(self) -> None:
+        # Once a second is plenty for a status figure; the packet loop stays cheap.
+        now = time.monotonic()
+        if now - self._rates_at >= 1.0:
+            self._rates_at = now
+            self.status.fps, self.status.bitrate = self._meter.rates(now)
+
+
+class _Session:
+    """State of one connection: timestamp repair, the time anchor, the open segment.
+
+    Opening a stream makes FFmpeg read ahead (about two seconds over RTSP) before the first
+    packet is handed over, so the first packets arrive in a burst. Anchoring on the first
+    packet's arrival would put the footage late by that much. Packets are therefore held
+    until they arrive at the stream's own pace ("settled"), and the anchor is the minimum,
+    over those packets, of arrival time minus stream offset: the packet that waited least.
+    """
+
+    SETTLE_MAX_S = 5.0
+
+    def __init__(self, worker: CameraWorker, source: OpenedSource) -> None:
+        self.w = worker
+        self.source = source
+        video, audio = source.video, source.audio
+        assert video.time_base is not None
+        self.tb_ms = float(video.time_base) * 1000
+        self.vfix = TimestampRepair(as_fraction(video.time_base), source.frame_duration_s)
+        self.afix: TimestampRepair | None = None
+        if audio is not None and audio.time_base is not None:
+            self.afix = TimestampRepair(as_fraction(audio.time_base), 1024 / (audio.codec_context.sample_rate or 16000))
+        self.live = source.realtime or not worker.camera.url.startswith("file:")
+        self.anchor: _Anchor | None = None
+        self.writer: SegmentWriter | None = None
+        self.got_media = False
+        self._pending: list[tuple[Packet[Any], bool, int, int]] = []
+        self._settling = True
+        self._first_dts: int | None = None
+        self._best_utc_ms = float("inf")
+        self._settle_started = 0.0
+        self._last_arrival = 0.0
+
+    def feed(self, packet: Packet[Any], arrival: float) -> None:
+        is_video = packet.stream is self.source.video
+        if is_video:
+            pts, dts = self.vfix.fix(packet.pts, packet.dts, packet.duration)
+            if not self.got_media:
+                self.got_media = True
+                self._settle_started = arrival
+                self.w._came_up(self.source)
+            self.w._meter.add(packet.size, arrival)
+        elif self.afix is not None:
+            pts, dts = self.afix.fix(packet.pts, packet.dts, packet.duration)
+        else:
+            return
+        if not self._settling:
+            self._handle(packet, is_video, pts, dts)
+            return
+        self._pending.append((packet, is_video, pts, dts))
+        if not is_video:
+            return
+        if self._first_dts is None:
+            self._first_dts = dts
+        utc = self.w.clock.utc_for_monotonic(arrival) * 1000 - (dts - self._first_dts) * self.tb_ms
+        self._best_utc_ms = min(self._best_utc_ms, utc)
+        paced = arrival - self._last_arrival > self.source.frame_duration_s * 0.5 and len(self._pending) > 1
+        self._last_arrival = arrival
+        if paced or not self.live or arrival - self._settle_started > self.SETTLE_MAX_S:
+            self._settling = False
+            self.anchor = self.w._new_anchor(self._first_dts, self.source.video.time_base, self._best_utc_ms)
+            pending, self._pending = self._pending, []
+            for item in pending:
+                self._handle(*item)
+
+    def _handle(self, packet: Packet[Any], is_video: bool, pts: int, dts: int) -> None:
+        w = self.w
+        if is_video:
+            if packet.is_keyframe and self.anchor is not None:
+                want = w._recording_enabled
+                writer = self.writer
+                if writer is not None and (not want or writer.media_seconds(dts) >= w.config.segment_seconds):
+                    w._finish(writer, w._boundary_ms(self.anchor, dts, writer, self.live))
+                    self.writer = None
+                if self.writer is None and want:
+                    self.writer = w._open_writer(self.source, self.anchor, dts)
+            if self.writer is not None:
+                try:
+                    self.writer.write_video(packet, pts, dts)
+                except (OSError, av.FFmpegError) as err:
+                    w._write_failed(self.writer, err)
+                    self.writer = None
+        elif self.writer is not None:
+            try:
+                self.writer.write_audio(packet, pts, dts)
+            except (OSError, av.FFmpegError) as err:
+                w._write_failed(self.writer, err)
+                self.writer = None
+
+    def finish(self) -> None:
+        if self._settling and self._pending and self._first_dts is not None:
+            # The connection ended while settling: keep what arrived.
+            self._settling = False
+            self.anchor = self.w._new_anchor(self._first_dts, self.source.video.time_base, self._best_utc_ms)
+            pending, self._pending = self._pending, []
+            for item in pending:
+                self._handle(*item)
+        writer = self.writer
+        if writer is not None and self.anchor is not None:
+            last_ms = self.anchor.at(writer.last_video_dts + writer.last_video_duration)
+            self.w._finish(writer, max(round(last_ms), writer.start_ms + 1))
+        self.writer = None

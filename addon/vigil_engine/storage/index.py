@@ -1,0 +1,327 @@
+"""The SQLite index of cameras, segments, gaps and (retention-protecting) events.
+
+Durability rules, in this order: a segment file is flushed and fsynced before its row is
+committed; rows are committed with ``synchronous=FULL`` in WAL mode; a database that fails
+its integrity check is moved aside and rebuilt from the files on disk (see ``reconcile``),
+because a broken index must never be a reason to stop recording.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+_LOGGER = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cameras (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    first_seen_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS segments (
+    id INTEGER PRIMARY KEY,
+    camera_id TEXT NOT NULL,
+    start_ms INTEGER NOT NULL,
+    end_ms INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    path TEXT NOT NULL UNIQUE,
+    video_codec TEXT,
+    width INTEGER,
+    height INTEGER,
+    audio_codec TEXT,
+    frames INTEGER NOT NULL DEFAULT 0,
+    recovered INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS segments_camera_start ON segments (camera_id, start_ms);
+CREATE INDEX IF NOT EXISTS segments_start ON segments (start_ms);
+CREATE TABLE IF NOT EXISTS gaps (
+    id INTEGER PRIMARY KEY,
+    camera_id TEXT NOT NULL,
+    start_ms INTEGER NOT NULL,
+    end_ms INTEGER NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS gaps_camera_start ON gaps (camera_id, start_ms);
+-- Footage that must outlive continuous retention: events with their pre/post capture.
+-- protect_end_ms is NULL while the event is still running.
+CREATE TABLE IF NOT EXISTS protected_ranges (
+    id TEXT PRIMARY KEY,
+    camera_id TEXT NOT NULL,
+    protect_start_ms INTEGER NOT NULL,
+    protect_end_ms INTEGER,
+    keep_until_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS protected_camera ON protected_ranges (camera_id, protect_start_ms);
+"""
+
+# A segment is protected while any range of its camera overlaps it and has not expired.
+_PROTECTED = """
+EXISTS (
+    SELECT 1 FROM protected_ranges p
+    WHERE p.camera_id = s.camera_id
+      AND p.protect_start_ms < s.end_ms
+      AND (p.protect_end_ms IS NULL OR p.protect_end_ms > s.start_ms)
+      AND (p.keep_until_ms IS NULL OR p.keep_until_ms > :now)
+)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRecord:
+    camera_id: str
+    start_ms: int
+    end_ms: int
+    bytes: int
+    path: str  # relative to the recordings folder, with '/' separators
+    video_codec: str | None = None
+    width: int | None = None
+    height: int | None = None
+    audio_codec: str | None = None
+    frames: int = 0
+    recovered: bool = False
+    id: int | None = None
+
+    @property
+    def duration_ms(self) -> int:
+        return self.end_ms - self.start_ms
+
+
+@dataclass(frozen=True, slots=True)
+class GapRecord:
+    camera_id: str
+    start_ms: int
+    end_ms: int
+    reason: str
+    id: int | None = None
+
+
+class IndexCorruptError(RuntimeError):
+    """The database file failed its integrity check."""
+
+
+class Index:
+    """Thread-safe access to the index: one connection, one lock (writes are rare)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self._conn = self._connect(path)
+
+    @classmethod
+    def open(cls, path: Path) -> tuple[Index, str | None]:
+        """Open the index, rebuilding a corrupt one. Returns (index, name of the set-aside file)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return cls(path), None
+        except (sqlite3.DatabaseError, IndexCorruptError) as err:
+            aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
+            _LOGGER.error("Index %s is corrupt (%s); moved to %s and rebuilding from disk", path, err, aside.name)
+            for suffix in ("", "-wal", "-shm"):
+                candidate = Path(str(path) + suffix)
+                if candidate.exists():
+                    candidate.replace(Path(str(aside) + suffix))
+            return cls(path), aside.name
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            check = conn.execute("PRAGMA quick_check").fetchone()
+            if not check or check[0] != "ok":
+                raise IndexCorruptError(str(check[0] if check else "no answer"))
+            conn.executescript(_SCHEMA)
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is None:
+                conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: dict[str, object] | tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            cursor = self._conn.execute(sql, params)
+            cursor.row_factory = sqlite3.Row
+            return cursor.fetchall()
+
+    # --- cameras ---
+    def upsert_camera(self, camera_id: str, name: str, now_ms: int) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO cameras (id, name, first_seen_ms) VALUES (?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+                (camera_id, name, now_ms),
+            )
+
+    def camera_ids(self) -> list[str]:
+        return [row["id"] for row in self._query("SELECT id FROM cameras ORDER BY id")]
+
+    # --- segments ---
+    def add_segment(self, seg: SegmentRecord) -> int:
+        with self._tx() as conn:
+            cursor = conn.execute(
+                "INSERT INTO segments (camera_id, start_ms, end_ms, duration_ms, bytes, path, video_codec,"
+                " width, height, audio_codec, frames, recovered)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    seg.camera_id,
+                    seg.start_ms,
+                    seg.end_ms,
+                    seg.duration_ms,
+                    seg.bytes,
+                    seg.path,
+                    seg.video_codec,
+                    seg.width,
+                    seg.height,
+                    seg.audio_codec,
+                    seg.frames,
+                    int(seg.recovered),
+                ),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def update_segment_size(self, segment_id: int, end_ms: int, size: int, frames: int) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE segments SET end_ms = ?, duration_ms = ? - start_ms, bytes = ?, frames = ? WHERE id = ?",
+                (end_ms, end_ms, size, frames, segment_id),
+            )
+
+    def delete_segment(self, segment_id: int) -> None:
+        with self._tx() as conn:
+            conn.execute("DELETE FROM segments WHERE id = ?", (segment_id,))
+
+    def segments(
+        self, camera_id: str | None = None, start_ms: int | None = None, end_ms: int | None = None
+    ) -> list[SegmentRecord]:
+        """Segments overlapping [start_ms, end_ms), oldest first."""
+        clauses: list[str] = []
+        params: dict[str, object] = {}
+        if camera_id is not None:
+            clauses.append("camera_id = :camera")
+            params["camera"] = camera_id
+        if start_ms is not None:
+            clauses.append("end_ms > :start")
+            params["start"] = start_ms
+        if end_ms is not None:
+            clauses.append("start_ms < :end")
+            params["end"] = end_ms
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._query(f"SELECT * FROM segments {where} ORDER BY start_ms, id", params)
+        return [_segment(row) for row in rows]
+
+    def segment_paths(self) -> dict[str, int]:
+        return {row["path"]: row["id"] for row in self._query("SELECT id, path FROM segments")}
+
+    def last_segment(self, camera_id: str) -> SegmentRecord | None:
+        rows = self._query(
+            "SELECT * FROM segments WHERE camera_id = ? ORDER BY end_ms DESC, id DESC LIMIT 1", (camera_id,)
+        )
+        return _segment(rows[0]) if rows else None
+
+    def total_bytes(self) -> int:
+        row = self._query("SELECT COALESCE(SUM(bytes), 0) AS total FROM segments")[0]
+        return int(row["total"])
+
+    def oldest_start(self, camera_id: str | None = None) -> int | None:
+        if camera_id is None:
+            row = self._query("SELECT MIN(start_ms) AS oldest FROM segments")[0]
+        else:
+            row = self._query("SELECT MIN(start_ms) AS oldest FROM segments WHERE camera_id = ?", (camera_id,))[0]
+        return int(row["oldest"]) if row["oldest"] is not None else None
+
+    def expired_segments(self, camera_id: str, before_ms: int, now_ms: int, limit: int = 500) -> list[SegmentRecord]:
+        """Segments of a camera that ended before ``before_ms`` and no event protects."""
+        rows = self._query(
+            f"SELECT * FROM segments s WHERE s.camera_id = :camera AND s.end_ms <= :before"
+            f" AND NOT {_PROTECTED} ORDER BY s.start_ms LIMIT :limit",
+            {"camera": camera_id, "before": before_ms, "now": now_ms, "limit": limit},
+        )
+        return [_segment(row) for row in rows]
+
+    def oldest_segments(self, now_ms: int, *, protected: bool, limit: int = 100) -> list[SegmentRecord]:
+        """Globally oldest segments; unprotected (continuous) footage or protected (event) footage."""
+        condition = _PROTECTED if protected else f"NOT {_PROTECTED}"
+        rows = self._query(
+            f"SELECT * FROM segments s WHERE {condition} ORDER BY s.start_ms, s.id LIMIT :limit",
+            {"now": now_ms, "limit": limit},
+        )
+        return [_segment(row) for row in rows]
+
+    # --- gaps ---
+    def add_gap(self, gap: GapRecord) -> None:
+        if gap.end_ms <= gap.start_ms:
+            return
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO gaps (camera_id, start_ms, end_ms, reason) VALUES (?, ?, ?, ?)",
+                (gap.camera_id, gap.start_ms, gap.end_ms, gap.reason),
+            )
+
+    def gaps(self, camera_id: str | None = None) -> list[GapRecord]:
+        if camera_id is None:
+            rows = self._query("SELECT * FROM gaps ORDER BY start_ms")
+        else:
+            rows = self._query("SELECT * FROM gaps WHERE camera_id = ? ORDER BY start_ms", (camera_id,))
+        return [GapRecord(r["camera_id"], r["start_ms"], r["end_ms"], r["reason"], r["id"]) for r in rows]
+
+    def delete_gaps_before(self, camera_id: str, before_ms: int) -> None:
+        with self._tx() as conn:
+            conn.execute("DELETE FROM gaps WHERE camera_id = ? AND end_ms <= ?", (camera_id, before_ms))
+
+    # --- protected ranges (events) ---
+    def protect(
+        self, range_id: str, camera_id: str, start_ms: int, end_ms: int | None, keep_until_ms: int | None
+    ) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO protected_ranges (id, camera_id, protect_start_ms, protect_end_ms, keep_until_ms)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET protect_start_ms = excluded.protect_start_ms,"
+                " protect_end_ms = excluded.protect_end_ms, keep_until_ms = excluded.keep_until_ms",
+                (range_id, camera_id, start_ms, end_ms, keep_until_ms),
+            )
+
+
+def _segment(row: sqlite3.Row) -> SegmentRecord:
+    return SegmentRecord(
+        camera_id=row["camera_id"],
+        start_ms=row["start_ms"],
+        end_ms=row["end_ms"],
+        bytes=row["bytes"],
+        path=row["path"],
+        video_codec=row["video_codec"],
+        width=row["width"],
+        height=row["height"],
+        audio_codec=row["audio_codec"],
+        frames=row["frames"],
+        recovered=bool(row["recovered"]),
+        id=row["id"],
+    )

@@ -1,0 +1,3 @@
+"""Shared pytest configuration: the real RTSP test camera fixtures."""
+
+pytest_plugins = ["tests.support.fixtures"]
