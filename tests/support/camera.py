@@ -324,6 +324,11 @@ class RtspCamera:
             credentials = f"{quote(name, safe='')}:{quote(secret, safe='')}@"
         return f"rtsp://{credentials}127.0.0.1:{self.port}/{mount.lstrip('/')}"
 
+    @property
+    def log_path(self) -> Path:
+        """Where the servers' stderr goes (deleted by :meth:`close`)."""
+        return self._res.log_path
+
     def logs(self) -> str:
         """Everything the server processes of this camera wrote to stderr so far."""
         if self._final_logs is not None:

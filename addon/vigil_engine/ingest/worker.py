@@ -348,11 +348,13 @@ class _Session:
     Opening a stream makes FFmpeg read ahead (about two seconds over RTSP) before the first
     packet is handed over, so the first packets arrive in a burst. Anchoring on the first
     packet's arrival would put the footage late by that much. Packets are therefore held
-    until they arrive at the stream's own pace ("settled"), and the anchor is the minimum,
-    over those packets, of arrival time minus stream offset: the packet that waited least.
+    for a few seconds ("settling"; the burst arrives in chunks, so its end cannot be told
+    reliably from arrival gaps), and the anchor is the minimum, over those packets, of
+    arrival time minus stream offset: the packet that waited least. Nothing is lost or
+    delayed in the index: the held packets are written with their own timestamps.
     """
 
-    SETTLE_MAX_S = 5.0
+    SETTLE_S = 3.0
 
     def __init__(self, worker: CameraWorker, source: OpenedSource) -> None:
         self.w = worker
@@ -373,7 +375,6 @@ class _Session:
         self._first_dts: int | None = None
         self._best_utc_ms = float("inf")
         self._settle_started = 0.0
-        self._last_arrival = 0.0
 
     def feed(self, packet: Packet[Any], arrival: float) -> None:
         is_video = packet.stream is self.source.video
@@ -398,9 +399,7 @@ class _Session:
             self._first_dts = dts
         utc = self.w.clock.utc_for_monotonic(arrival) * 1000 - (dts - self._first_dts) * self.tb_ms
         self._best_utc_ms = min(self._best_utc_ms, utc)
-        paced = arrival - self._last_arrival > self.source.frame_duration_s * 0.5 and len(self._pending) > 1
-        self._last_arrival = arrival
-        if paced or not self.live or arrival - self._settle_started > self.SETTLE_MAX_S:
+        if not self.live or arrival - self._settle_started >= self.SETTLE_S:
             self._settling = False
             self.anchor = self.w._new_anchor(self._first_dts, self.source.video.time_base, self._best_utc_ms)
             pending, self._pending = self._pending, []
