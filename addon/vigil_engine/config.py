@@ -128,6 +128,10 @@ def _size(value: Any) -> DiskLimit:
     return DiskLimit(bytes=int(number * factor))
 
 
+def _optional_size(value: Any) -> DiskLimit | None:
+    return None if value is None else _size(value)
+
+
 def _slug(value: Any) -> str:
     if not isinstance(value, str) or not _SLUG.match(value):
         raise vol.Invalid("must be a slug: lower-case letters, digits and '_', at most 64 characters")
@@ -174,7 +178,7 @@ _ENGINE = vol.Schema(
         vol.Optional("storage_path", default="vigil-data"): vol.All(str, vol.Length(min=1)),
         vol.Optional("database_path"): vol.Any(None, vol.All(str, vol.Length(min=1))),
         vol.Optional("segment_seconds", default=10): vol.All(vol.Coerce(float), vol.Range(min=1, max=600)),
-        vol.Optional("disk_cap"): vol.Any(None, _size),
+        vol.Optional("disk_cap"): _optional_size,
         vol.Optional("min_free", default="1GB"): _size,
         vol.Optional("time_zone", default="UTC"): _time_zone,
         vol.Optional("open_timeout", default=10): vol.All(vol.Coerce(float), vol.Range(min=1, max=120)),
@@ -194,7 +198,7 @@ def _format_error(err: vol.Invalid, prefix: str = "") -> str:
     for part in err.path:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     message = err.error_message or str(err)
-    if message == "extra keys not allowed":
+    if message in ("extra keys not allowed", "not a valid option"):
         message = "unknown key"
     elif message == "required key not provided":
         message = "is required"

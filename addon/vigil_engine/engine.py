@@ -120,11 +120,14 @@ class Engine:
         for worker in self.workers.values():
             await asyncio.to_thread(worker.join, self.config.read_timeout + 5)
         if self.index is not None:
+            if self.retention is not None:
+                self.retention.refresh_status()
             self.index.close()
+            self.index = None
         _LOGGER.info("Vigil engine stopped")
 
     def status(self) -> dict[str, Any]:
-        if self.retention is not None:
+        if self.retention is not None and self.index is not None:
             self.retention.refresh_status()
         return {
             "version": __version__,

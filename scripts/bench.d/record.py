@@ -15,6 +15,7 @@ cores) and cached in ``.bench/`` at the repository root; the engines' logs are k
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -33,7 +34,7 @@ from typing import Any
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _measure  # noqa: E402
+import _measure
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / ".bench"
@@ -57,60 +58,14 @@ def generate_input(path: Path) -> None:
     partial = path.with_suffix(".partial.mkv")
     print(f"record: generating {path.relative_to(REPO)} (about a minute, once)", file=sys.stderr)
     # A little temporal noise makes the picture cost its bitrate, as a camera's sensor noise does.
-    cmd = [
-        FFMPEG,
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-y",
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=1920x1080:rate=30",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:sample_rate=48000",
-        "-map",
-        "0:v",
-        "-map",
-        "1:a",
-        "-vf",
-        "noise=alls=12:allf=t",
-        "-pix_fmt",
-        "yuv420p",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-profile:v",
-        "high",
-        "-b:v",
-        "4M",
-        "-maxrate",
-        "4M",
-        "-bufsize",
-        "8M",
-        "-g",
-        "60",
-        "-keyint_min",
-        "60",
-        "-sc_threshold",
-        "0",
-        "-bf",
-        "0",
-        "-c:a",
-        "aac",
-        "-b:a",
-        "64k",
-        "-ac",
-        "1",
-        "-t",
-        "60",
-        "-f",
-        "matroska",
-        str(partial),
-    ]
+    options = (
+        "-hide_banner -loglevel error -y"
+        " -f lavfi -i testsrc2=size=1920x1080:rate=30 -f lavfi -i sine=frequency=440:sample_rate=48000"
+        " -map 0:v -map 1:a -vf noise=alls=12:allf=t -pix_fmt yuv420p"
+        " -c:v libx264 -preset veryfast -profile:v high -b:v 4M -maxrate 4M -bufsize 8M"
+        " -g 60 -keyint_min 60 -sc_threshold 0 -bf 0 -c:a aac -b:a 64k -ac 1 -t 60 -f matroska"
+    )
+    cmd = [FFMPEG, *options.split(), str(partial)]
     subprocess.run(cmd, check=True)
     verify_input(partial)
     partial.rename(path)
@@ -118,33 +73,25 @@ def generate_input(path: Path) -> None:
 
 def verify_input(path: Path) -> dict[str, Any]:
     """Check the input with ffprobe; exit with the reason if it is not what the benchmark needs."""
+    stream_probe = "-v error -of json -show_entries"
+    entries = (
+        "stream=codec_type,codec_name,width,height,avg_frame_rate,has_b_frames,sample_rate:format=duration,bit_rate"
+    )
     out = subprocess.run(
-        [
-            FFPROBE,
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_type,codec_name,width,height,avg_frame_rate,has_b_frames,sample_rate:format=duration,bit_rate",
-            "-of",
-            "json",
-            str(path),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
+        [FFPROBE, *stream_probe.split(), entries, str(path)], check=True, capture_output=True, text=True
     ).stdout
     probe = json.loads(out)
     streams = {s["codec_type"]: s for s in probe["streams"]}
     video, audio = streams.get("video", {}), streams.get("audio", {})
+    packet_probe = "-v error -select_streams v:0 -show_entries packet=pts_time,flags -of csv=p=0"
     packets = subprocess.run(
-        [FFPROBE, "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags"]
-        + ["-of", "csv=p=0", str(path)],
+        [FFPROBE, *packet_probe.split(), str(path)],
         check=True,
         capture_output=True,
         text=True,
     ).stdout.split()
     keys = [float(p.split(",")[0]) for p in packets if "K" in p.split(",")[1]]
-    gops = {round(b - a, 2) for a, b in zip(keys, keys[1:], strict=False)}
+    gops = {round(b - a, 2) for a, b in itertools.pairwise(keys)}
     info = {
         "path": str(path),
         "video": f"{video.get('codec_name')} {video.get('width')}x{video.get('height')} {video.get('avg_frame_rate')}",

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 import av
+from vigil_engine.storage.mp4 import top_level_boxes
 
 from tests.engine.conftest import EngineFactory
 from tests.support.camera import RtspCamera
 from tests.support.fixtures import CameraFactory
-from vigil_engine.storage.mp4 import top_level_boxes
 
 
 def _config(camera: RtspCamera, **extra: object) -> dict[str, object]:
@@ -116,6 +116,4 @@ def test_kill_9_keeps_torn_segment_and_everything_before(
         assert rows[segment["path"]]["bytes"] == segment["bytes"]
         assert (engine.recordings / segment["path"]).stat().st_size == segment["bytes"]
     # And recording continued after the restart.
-    engine.wait_for(
-        lambda: any(s["start_ms"] > recovered["end_ms"] for s in engine.segments("cam")), 20, "new footage"
-    )
+    engine.wait_for(lambda: any(s["start_ms"] > recovered["end_ms"] for s in engine.segments("cam")), 20, "new footage")

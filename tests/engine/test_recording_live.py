@@ -8,12 +8,14 @@ say clearly what is wrong, never leak a password, and never disturb the good one
 
 from __future__ import annotations
 
+import itertools
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import av
 import pytest
@@ -90,7 +92,7 @@ def live_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveRun]:
         secured.close()
 
 
-def _segment_files(run: LiveRun, camera_id: str) -> list[tuple[dict[str, object], Path]]:
+def _segment_files(run: LiveRun, camera_id: str) -> list[tuple[dict[str, Any], Path]]:
     rows = run.engine.segments(camera_id)
     return [(dict(row), run.engine.recordings / row["path"]) for row in rows]
 
@@ -106,7 +108,8 @@ def test_segments_are_complete_and_playable(live_run: LiveRun, camera_id: str, c
             video = container.streams.video[0]
             assert video.codec_context.name == codec
             assert (video.codec_context.width, video.codec_context.height) == (1280, 720)
-            assert container.streams.audio and container.streams.audio[0].codec_context.name == audio
+            assert container.streams.audio
+            assert container.streams.audio[0].codec_context.name == audio
             packets = [p for p in container.demux(video) if p.size]
             assert packets[0].is_keyframe, f"{path.name} does not start with a keyframe"
             decoded = sum(1 for _ in av.open(str(path)).decode(video=0))
@@ -127,7 +130,7 @@ def test_segments_are_complete_and_playable(live_run: LiveRun, camera_id: str, c
 @pytest.mark.parametrize("camera_id", ["h264", "h265"])
 def test_segments_abut_and_cover_wall_time(live_run: LiveRun, camera_id: str) -> None:
     rows = [row for row, _ in _segment_files(live_run, camera_id)]
-    for before, after in zip(rows, rows[1:], strict=False):
+    for before, after in itertools.pairwise(rows):
         assert after["start_ms"] == before["end_ms"], "consecutive segments must abut exactly"
     # Full segments are cut at the first keyframe past the segment length.
     for row in rows[:-1]:

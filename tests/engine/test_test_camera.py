@@ -37,9 +37,7 @@ REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 Gray = NDArray[np.uint8]
 
 
-def open_stream(
-    url: str, *, read_timeout: float = READ_TIMEOUT, quick: bool = False
-) -> InputContainer:
+def open_stream(url: str, *, read_timeout: float = READ_TIMEOUT, quick: bool = False) -> InputContainer:
     """Open like the engine does; ``quick`` probes 0.5 s instead of ~2 s (same streams)."""
     options = {"rtsp_transport": "tcp"}
     if quick:
@@ -205,9 +203,7 @@ def test_url_and_options() -> None:
         ("sub", "h264", (SUB_WIDTH, SUB_HEIGHT), False),
     ],
 )
-def test_mounts(
-    rtsp_camera: RtspCamera, mount: str, codec: str, size: tuple[int, int], audio: bool
-) -> None:
+def test_mounts(rtsp_camera: RtspCamera, mount: str, codec: str, size: tuple[int, int], audio: bool) -> None:
     options = rtsp_camera.options
     sample = sample_video(rtsp_camera.url(mount), fps=options.fps, until=2.0, keyframes=2)
     assert sample.codec == codec
@@ -381,8 +377,7 @@ def test_motion_schedule(rtsp_camera_factory: CameraFactory) -> None:
     sample = sample_video(camera.url("sub"), fps=fps, until=4.5, decode=True)
     assert len(sample.frames) == len(sample.times)
     diffs = [
-        (sample.times[i], mean_abs_diff(sample.frames[i - 1], sample.frames[i]))
-        for i in range(1, len(sample.frames))
+        (sample.times[i], mean_abs_diff(sample.frames[i - 1], sample.frames[i])) for i in range(1, len(sample.frames))
     ]
     before = [d for t, d in diffs if t <= 0.95]
     inside = [d for t, d in diffs if 1.1 <= t <= 2.95]

@@ -107,9 +107,7 @@ class CameraOptions:
         previous_end = -math.inf
         for start, end in sorted(windows):
             if start < 0 or end <= start or start < previous_end:
-                raise ValueError(
-                    f"motion windows must be ordered, disjoint (start, end): {windows}"
-                )
+                raise ValueError(f"motion windows must be ordered, disjoint (start, end): {windows}")
             previous_end = end
         object.__setattr__(self, "motion", tuple(sorted(windows)))
 
@@ -452,9 +450,7 @@ class RtspCamera:
             except OSError as err:
                 raise CameraStartError(f"cannot run {self._python}: {err}. {SETUP_HINT}") from err
 
-    def _wait_ready(
-        self, process: subprocess.Popen[bytes], deadline: float
-    ) -> tuple[int | None, str]:
+    def _wait_ready(self, process: subprocess.Popen[bytes], deadline: float) -> tuple[int | None, str]:
         assert process.stdout is not None
         fd = process.stdout.fileno()
         buffer = b""

@@ -77,11 +77,7 @@ class EngineProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def log(self) -> str:
-        return (
-            self.log_path.read_text(encoding="utf-8", errors="replace")
-            if self.log_path.exists()
-            else ""
-        )
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         if not self.db_path.exists():
@@ -96,26 +92,18 @@ class EngineProcess:
             conn.close()
 
     def segments(self, camera_id: str) -> list[sqlite3.Row]:
-        return self.query(
-            "SELECT * FROM segments WHERE camera_id = ? ORDER BY start_ms", (camera_id,)
-        )
+        return self.query("SELECT * FROM segments WHERE camera_id = ? ORDER BY start_ms", (camera_id,))
 
     def gaps(self, camera_id: str) -> list[sqlite3.Row]:
         return self.query("SELECT * FROM gaps WHERE camera_id = ? ORDER BY start_ms", (camera_id,))
 
-    def wait_for(
-        self, predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.2
-    ) -> Any:
+    def wait_for(self, predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             result = predicate()
             if result:
                 return result
             if self.proc is not None and self.proc.poll() is not None:
-                raise AssertionError(
-                    f"engine exited with {self.proc.returncode} waiting for {what}:\n{self.log()}"
-                )
+                raise AssertionError(f"engine exited with {self.proc.returncode} waiting for {what}:\n{self.log()}")
             time.sleep(interval)
-        raise AssertionError(
-            f"timed out after {timeout} s waiting for {what}; engine log:\n{self.log()[-4000:]}"
-        )
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}; engine log:\n{self.log()[-4000:]}")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
 import numpy as np
-
+from av.video.stream import VideoStream
 from vigil_engine.ingest.demo import DemoScene
 
 
@@ -25,12 +26,10 @@ def make_clip(
     """Encode ``seconds`` of the demo scene (moving box) to ``path`` (Matroska or MP4)."""
     scene = DemoScene(width, height, motion_period=10.0, motion_seconds=5.0)
     with av.open(str(path), "w") as out:
-        video = out.add_stream(codec, rate=fps)
+        video = cast(VideoStream, out.add_stream(codec, rate=fps))
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         video.codec_context.gop_size = max(1, round(fps * keyframe_seconds))
-        video.options = (
-            {"preset": "ultrafast", "bf": "0"} if codec == "libx264" else {"preset": "ultrafast"}
-        )
+        video.options = {"preset": "ultrafast", "bf": "0"} if codec == "libx264" else {"preset": "ultrafast"}
         if codec == "libx265":
             video.options = {
                 "preset": "ultrafast",

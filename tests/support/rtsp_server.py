@@ -29,9 +29,7 @@ from fractions import Fraction
 
 import gi
 
-gi.require_versions(
-    {"Gst": "1.0", "GstController": "1.0", "GstRtsp": "1.0", "GstRtspServer": "1.0"}
-)
+gi.require_versions({"Gst": "1.0", "GstController": "1.0", "GstRtsp": "1.0", "GstRtspServer": "1.0"})
 # Imported after require_versions (a plain import here would trip E402 in some configs).
 GLib = importlib.import_module("gi.repository.GLib")
 Gst = importlib.import_module("gi.repository.Gst")
@@ -255,9 +253,7 @@ def attach_controls(pipeline: Gst.Bin, scene: Scene) -> None:
         source.set_property("mode", GstController.InterpolationMode.LINEAR)
         for seconds, value in points:
             source.set(seconds_to_ns(seconds), float(value))
-        box_pad.add_control_binding(
-            GstController.DirectControlBinding.new_absolute(box_pad, prop, source)
-        )
+        box_pad.add_control_binding(GstController.DirectControlBinding.new_absolute(box_pad, prop, source))
         box_pad.set_property(prop, points[0][1])
     if scene.lights_on is not None:
         balance = pipeline.get_by_name("lights")
@@ -265,9 +261,7 @@ def attach_controls(pipeline: Gst.Bin, scene: Scene) -> None:
         source.set_property("mode", GstController.InterpolationMode.NONE)  # a step
         source.set(0, DIM_BRIGHTNESS)
         source.set(seconds_to_ns(scene.lights_on), 0.0)
-        balance.add_control_binding(
-            GstController.DirectControlBinding.new_absolute(balance, "brightness", source)
-        )
+        balance.add_control_binding(GstController.DirectControlBinding.new_absolute(balance, "brightness", source))
         balance.set_property("brightness", DIM_BRIGHTNESS)
 
 
@@ -393,9 +387,7 @@ def build_mounts(args: argparse.Namespace) -> tuple[dict[str, SceneFactory], lis
     return factories, problems
 
 
-def configure_auth(
-    server: GstRtspServer.RTSPServer, factories: dict[str, SceneFactory], args
-) -> None:
+def configure_auth(server: GstRtspServer.RTSPServer, factories: dict[str, SceneFactory], args) -> None:
     if args.auth == "none":
         return
     auth = GstRtspServer.RTSPAuth()
@@ -410,12 +402,8 @@ def configure_auth(
     server.set_auth(auth)
     for factory in factories.values():
         permissions = GstRtspServer.RTSPPermissions()
-        permissions.add_permission_for_role(
-            ROLE, GstRtspServer.RTSP_PERM_MEDIA_FACTORY_ACCESS, True
-        )
-        permissions.add_permission_for_role(
-            ROLE, GstRtspServer.RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, True
-        )
+        permissions.add_permission_for_role(ROLE, GstRtspServer.RTSP_PERM_MEDIA_FACTORY_ACCESS, True)
+        permissions.add_permission_for_role(ROLE, GstRtspServer.RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, True)
         factory.set_permissions(permissions)
 
 

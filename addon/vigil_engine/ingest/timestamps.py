@@ -14,8 +14,9 @@ from av.rational import AVRational
 
 # Forward jumps larger than this within one connection are treated as a discontinuity.
 MAX_FORWARD_JUMP_S = 5.0
-# Backward steps up to this size are jitter (nudged forward); larger ones are a reset.
-MAX_REORDER_S = 1.0
+# Backward steps of up to this many frames are jitter (nudged forward); larger ones are a
+# reset. Nudging a long backward run would squeeze many frames into consecutive ticks.
+MAX_REORDER_FRAMES = 2
 
 
 class TimestampRepair:
@@ -26,7 +27,7 @@ class TimestampRepair:
         ticks_per_s = 1 / time_base
         self.frame_ticks = max(1, round(frame_duration_s * ticks_per_s))
         self._max_forward = round(MAX_FORWARD_JUMP_S * ticks_per_s)
-        self._max_reorder = round(MAX_REORDER_S * ticks_per_s)
+        self._max_reorder = MAX_REORDER_FRAMES * self.frame_ticks
         self._offset = 0
         self._last_dts: int | None = None
         self.repaired = 0
