@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from vigil_engine.config import ConfigError, DiskLimit, demo_config, load_config, parse_config
 
 from tests.support.engine_process import EngineProcess
+from vigil_engine.config import ConfigError, DiskLimit, demo_config, load_config, parse_config
 
 
 def test_full_config_loads(tmp_path: Path) -> None:

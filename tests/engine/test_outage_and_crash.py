@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 import av
-from vigil_engine.storage.mp4 import top_level_boxes
 
 from tests.engine.conftest import EngineFactory
 from tests.support.camera import RtspCamera
 from tests.support.fixtures import CameraFactory
+from vigil_engine.storage.mp4 import top_level_boxes
 
 
 def _config(camera: RtspCamera, **extra: object) -> dict[str, object]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+
 from vigil_engine.config import parse_config
 from vigil_engine.logs import setup_logging
 from vigil_engine.redact import SecretFilter, redact, url_secrets, with_credentials

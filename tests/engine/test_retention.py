@@ -7,15 +7,15 @@ import time
 from pathlib import Path
 
 import pytest
+
+from tests.support.inprocess import record_once
+from tests.support.media import make_clip
 from vigil_engine.clock import EngineClock
 from vigil_engine.config import EngineConfig, parse_config
 from vigil_engine.engine import Engine
 from vigil_engine.retention.enforcer import DiskUsage, RetentionEnforcer
 from vigil_engine.status import StorageStatus
 from vigil_engine.storage.index import Index
-
-from tests.support.inprocess import record_once
-from tests.support.media import make_clip
 
 DAY_MS = 86_400_000
 

@@ -5,20 +5,21 @@ from __future__ import annotations
 import itertools
 import shutil
 import sqlite3
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 
 import av
 import pytest
+
+from tests.support.inprocess import record_once
+from tests.support.media import make_clip
 from vigil_engine.clock import EngineClock
 from vigil_engine.config import EngineConfig, parse_config
 from vigil_engine.storage.index import Index
 from vigil_engine.storage.layout import parse_segment_path, segment_path
 from vigil_engine.storage.mp4 import probe_segment, top_level_boxes, trim_torn_tail
 from vigil_engine.storage.reconcile import reconcile
-
-from tests.support.inprocess import record_once
-from tests.support.media import make_clip
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +169,7 @@ async def test_index_is_rebuilt_from_disk_when_corrupt(tmp_path: Path, clip: Pat
     assert report.dropped_rows == 1
     assert len(index.segments("cam")) == len(original) - 1
     index.close()
-    with sqlite3.connect(config.db_path) as conn:
+    with closing(sqlite3.connect(config.db_path)) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 

@@ -9,6 +9,7 @@ from typing import cast
 import av
 import numpy as np
 from av.video.stream import VideoStream
+
 from vigil_engine.ingest.demo import DemoScene
 
 
