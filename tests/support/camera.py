@@ -367,10 +367,11 @@ class RtspCamera:
                 time.sleep(0.1)
                 continue
             log = self.logs()[offset:].strip() or "(no stderr output)"
+            hint = "" if process.returncode == _EXIT_PORT_IN_USE else f"\n{SETUP_HINT}"
             raise CameraStartError(
                 f"RTSP test camera failed to start on port {port}: {problem}\n"
                 f"command: {' '.join(self._command(port))}\n"
-                f"--- server stderr ---\n{log}\n---\n{SETUP_HINT}"
+                f"--- server stderr ---\n{log}\n---{hint}"
             )
 
     def stop(self, timeout: float = 5.0) -> None:

@@ -19,7 +19,6 @@ After the server is listening it prints exactly one line ``READY <port>`` to std
 from __future__ import annotations
 
 import argparse
-import importlib
 import itertools
 import os
 import signal
@@ -30,12 +29,8 @@ from fractions import Fraction
 import gi
 
 gi.require_versions({"Gst": "1.0", "GstController": "1.0", "GstRtsp": "1.0", "GstRtspServer": "1.0"})
-# Imported after require_versions (a plain import here would trip E402 in some configs).
-GLib = importlib.import_module("gi.repository.GLib")
-Gst = importlib.import_module("gi.repository.Gst")
-GstController = importlib.import_module("gi.repository.GstController")
-GstRtsp = importlib.import_module("gi.repository.GstRtsp")
-GstRtspServer = importlib.import_module("gi.repository.GstRtspServer")
+
+from gi.repository import GLib, Gst, GstController, GstRtsp, GstRtspServer  # noqa: E402
 
 PROG = "rtsp_server"
 REFERENCE_WIDTH = 1280
