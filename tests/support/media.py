@@ -8,6 +8,7 @@ from typing import cast
 
 import av
 import numpy as np
+from av.audio.stream import AudioStream
 from av.video.stream import VideoStream
 
 from vigil_engine.ingest.demo import DemoScene
@@ -23,6 +24,7 @@ def make_clip(
     codec: str = "libx264",
     keyframe_seconds: float = 1.0,
     audio: bool = True,
+    audio_codec: str = "aac",
 ) -> Path:
     """Encode ``seconds`` of the demo scene (moving box) to ``path`` (Matroska or MP4)."""
     scene = DemoScene(width, height, motion_period=10.0, motion_seconds=5.0)
@@ -36,7 +38,15 @@ def make_clip(
                 "preset": "ultrafast",
                 "x265-params": f"keyint={video.codec_context.gop_size}:log-level=error",
             }
-        sound = out.add_stream("aac", rate=16000, layout="mono") if audio else None
+        sound = (
+            cast(
+                AudioStream,
+                out.add_stream(audio_codec, rate=8000 if audio_codec.startswith("pcm") else 16000, layout="mono"),
+            )
+            if audio
+            else None
+        )
+        rate = 8000 if audio_codec.startswith("pcm") else 16000
         frames = round(seconds * fps)
         for index in range(frames):
             frame = scene.frame(index / fps)
@@ -45,11 +55,13 @@ def make_clip(
             out.mux(video.encode(frame))
         out.mux(video.encode(None))
         if sound is not None:
-            tone = (0.05 * np.sin(2 * np.pi * 440 * np.arange(1024) / 16000)).astype(np.float32)
+            fmt = "s16" if audio_codec.startswith("pcm") else "fltp"
+            tone = 0.05 * np.sin(2 * np.pi * 440 * np.arange(1024) / rate)
+            samples = (tone * 32767).astype(np.int16) if fmt == "s16" else tone.astype(np.float32)
             pts = 0
-            while pts < seconds * 16000:
-                chunk = av.AudioFrame.from_ndarray(tone[None, :], format="fltp", layout="mono")
-                chunk.sample_rate = 16000
+            while pts < seconds * rate:
+                chunk = av.AudioFrame.from_ndarray(samples[None, :], format=fmt, layout="mono")
+                chunk.sample_rate = rate
                 chunk.pts = pts
                 pts += 1024
                 out.mux(sound.encode(chunk))
