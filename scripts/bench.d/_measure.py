@@ -44,14 +44,19 @@ def _stat_fields(pid: int) -> list[str]:
     return text[text.rindex(")") + 2 :].split()
 
 
-def cpu_seconds(pid: int, *, reaped_children: bool = True) -> float:
-    """User + system CPU seconds of ``pid`` (all its threads), plus those of the children it reaped."""
+def cpu_times(pid: int, *, reaped_children: bool = True) -> tuple[float, float]:
+    """(user, system) CPU seconds of ``pid`` (all its threads), plus those of the children it reaped."""
     fields = _stat_fields(pid)
     # After the name: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14).
-    ticks = int(fields[11]) + int(fields[12])
+    user, system = int(fields[11]), int(fields[12])
     if reaped_children:
-        ticks += int(fields[13]) + int(fields[14])
-    return ticks / CLK_TCK
+        user, system = user + int(fields[13]), system + int(fields[14])
+    return user / CLK_TCK, system / CLK_TCK
+
+
+def cpu_seconds(pid: int, *, reaped_children: bool = True) -> float:
+    """User + system CPU seconds of ``pid``, as :func:`cpu_times`."""
+    return sum(cpu_times(pid, reaped_children=reaped_children))
 
 
 def descendants(roots: Iterable[int]) -> dict[int, list[int]]:
@@ -77,15 +82,16 @@ def descendants(roots: Iterable[int]) -> dict[int, list[int]]:
     return result
 
 
-def tree_cpu_seconds(root: int, tree: Sequence[int] = ()) -> float:
-    """CPU seconds of ``root`` and its reaped children, plus those of the live descendants ``tree``."""
-    total = cpu_seconds(root)
+def tree_cpu_times(root: int, tree: Sequence[int] = ()) -> tuple[float, float]:
+    """(user, system) CPU seconds of ``root`` and its reaped children, plus those of the live descendants ``tree``."""
+    user, system = cpu_times(root)
     for pid in tree:
         try:
-            total += cpu_seconds(pid, reaped_children=False)
+            more = cpu_times(pid, reaped_children=False)
         except ProcessGone:
             continue  # exited between the scan and now; its parent collects its time
-    return total
+        user, system = user + more[0], system + more[1]
+    return user, system
 
 
 def status_kb(pid: int, key: str) -> int:
@@ -110,7 +116,9 @@ class Measurement:
 
     processes: int
     wall_s: float
-    cpu_s: float
+    cpu_s: float  # user + system
+    user_s: float = 0.0
+    sys_s: float = 0.0
     peak_rss_kb: int = 0  # max over the samples of the summed VmRSS
     hwm_kb: int = 0  # sum of VmHWM (each process's own peak) at the end of the window
     pss_kb: int = 0  # sum of PSS at the end of the window
@@ -156,7 +164,7 @@ def measure(roots: Sequence[int], seconds: float, interval: float = 1.0, pss_eve
     the end). The caller stops the processes afterwards: their figures are read while they still run.
     """
     trees = descendants(roots)
-    start_cpu = {root: tree_cpu_seconds(root, trees[root]) for root in roots}
+    start_cpu = {root: tree_cpu_times(root, trees[root]) for root in roots}
     start = time.monotonic()
     result = Measurement(processes=len(roots), wall_s=0.0, cpu_s=0.0)
     deadline = start + seconds
@@ -175,14 +183,15 @@ def measure(roots: Sequence[int], seconds: float, interval: float = 1.0, pss_eve
         result.peak_rss_kb = max(result.peak_rss_kb, rss)
         result.peak_pss_kb = max(result.peak_pss_kb, pss)
     trees = descendants(roots)
-    cpu = 0.0
     for root in roots:
         if not _alive(root):
             result.exited.append(root)
             continue
-        cpu += tree_cpu_seconds(root, trees[root]) - start_cpu[root]
+        user, system = tree_cpu_times(root, trees[root])
+        result.user_s += user - start_cpu[root][0]
+        result.sys_s += system - start_cpu[root][1]
     result.wall_s = time.monotonic() - start
-    result.cpu_s = cpu
+    result.cpu_s = result.user_s + result.sys_s
     pids = [pid for root in roots if root not in result.exited for pid in (root, *trees[root])]
     rss, result.hwm_kb, result.pss_kb = _memory(pids, with_pss=True)
     result.peak_rss_kb = max(result.peak_rss_kb, rss)

@@ -349,6 +349,12 @@ def print_table(runs: list[tuple[Side, Side]], seconds: float, warmup: float) ->
             f" ffmpeg stopped in {ff.stop_s:.1f} s (exit {sorted(set(ff.exit_codes))}), run {ff.run_wall_s:.1f} s"
         )
         for side in (eng, ff):
+            m = side.measurement
+            print(
+                f"  {side.name}: CPU {m.user_s:.2f} s user + {m.sys_s:.2f} s sys in {m.wall_s:.1f} s;"
+                f" RSS peak sampled in the window {_measure.to_mb(m.peak_rss_kb):.1f} MB (sum over processes),"
+                f" VmHWM {_measure.to_mb(m.hwm_kb):.1f} MB"
+            )
             if side.measurement.exited:
                 print(f"  {side.name}: {len(side.measurement.exited)} process(es) exited during the window!")
             print(f"  {side.name} log {side.log}: {len(side.log_lines) or 'no'} warning/error line(s)")

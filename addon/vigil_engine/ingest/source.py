@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import logging
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -99,8 +100,29 @@ class OpenedSource:
                 self._demo.close()
 
 
+# FFmpeg's stream probing buffers up to a few MB per source. When many cameras connect at
+# once (start-up, a network blip) their probes overlapping would multiply that peak, so
+# opens take turns, two at a time. A camera whose host does not answer holds its turn
+# until its open timeout: nobody waits for a turn longer than a second, so a dead camera
+# can never delay a healthy one by more than that.
+_OPENING = threading.BoundedSemaphore(2)
+_TURN_WAIT_S = 1.0
+# What FFmpeg reads before it trusts the stream parameters. Cameras announce codecs in
+# their SDP; a second is plenty and keeps the open fast and its read-ahead burst short.
+PROBE_OPTIONS = {"analyzeduration": "1000000", "probesize": "1000000"}
+
+
 def open_source(camera: CameraConfig, open_timeout: float, read_timeout: float) -> OpenedSource:
     """Open the camera's main stream. Raises :class:`SourceError` with a clear message."""
+    has_turn = _OPENING.acquire(timeout=_TURN_WAIT_S)
+    try:
+        return _open_source(camera, open_timeout, read_timeout)
+    finally:
+        if has_turn:
+            _OPENING.release()
+
+
+def _open_source(camera: CameraConfig, open_timeout: float, read_timeout: float) -> OpenedSource:
     url = camera.url
     scheme = urlsplit(url).scheme.lower()
     demo: DemoSource | None = None
@@ -110,11 +132,12 @@ def open_source(camera: CameraConfig, open_timeout: float, read_timeout: float) 
             container = av.open(demo.reader, "r", format="matroska", timeout=(open_timeout, read_timeout))
         elif scheme == "file":
             path = unquote(urlsplit(url).path)
-            container = av.open(path, "r", timeout=(open_timeout, read_timeout))
+            container = av.open(path, "r", options=dict(PROBE_OPTIONS), timeout=(open_timeout, read_timeout))
         else:
-            options = {"rw_timeout": str(int(read_timeout * 1_000_000))}
+            options = {**PROBE_OPTIONS, "rw_timeout": str(int(read_timeout * 1_000_000))}
             if scheme.startswith("rtsp"):
                 options = {
+                    **PROBE_OPTIONS,
                     "rtsp_transport": "tcp",
                     # Socket I/O timeout in microseconds (FFmpeg >= 5 calls it "timeout").
                     "timeout": str(int(read_timeout * 1_000_000)),
