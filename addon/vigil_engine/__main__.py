@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -14,6 +16,7 @@ from .engine import Engine
 from .logs import setup_logging
 
 _LOGGER = logging.getLogger("vigil_engine")
+_M_ARENA_MAX = -8  # from glibc's malloc.h
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -39,8 +42,26 @@ async def _run(engine: Engine) -> None:
         await engine.stop()
 
 
+def _limit_malloc_arenas() -> None:
+    """Cap glibc's malloc arenas at two (as MALLOC_ARENA_MAX=2 would).
+
+    glibc gives each busy thread its own arena, up to 8 per core; with a reader thread per
+    camera, freed fragment buffers linger in many half-empty arenas. Two arenas cut the
+    engine's resident memory at 32 cameras from about 250 MB to about 180 MB at no CPU
+    cost (measured with scripts/bench record). Must run before the worker threads start.
+    """
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_ARENA_MAX, 2)
+    except OSError, AttributeError:
+        pass  # not glibc (e.g. musl in Alpine images): nothing to tune
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
+    _limit_malloc_arenas()
     try:
         config = load_config(args.config)
     except ConfigError as err:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 
@@ -46,35 +44,32 @@ class StorageStatus:
         return asdict(self)
 
 
-@dataclass
 class RateMeter:
-    """Frames per second and bits per second over a sliding window of arrival times."""
+    """Frames per second and bits per second, from counters read about once a second.
 
-    window_s: float = 5.0
-    _samples: deque[tuple[float, int]] = field(default_factory=deque)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    ``add`` runs for every packet of every camera, so it only bumps two integers; the
+    rates are the counters' change between two ``rates`` calls (a window of about 1 s).
+    """
 
-    def add(self, size: int, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            self._samples.append((now, size))
-            self._trim(now)
+    def __init__(self) -> None:
+        self._frames = 0
+        self._bytes = 0
+        self._mark: tuple[float, int, int] | None = None
+        self._rates: tuple[float, int] = (0.0, 0)
+
+    def add(self, size: int) -> None:
+        self._frames += 1
+        self._bytes += size
 
     def rates(self, now: float | None = None) -> tuple[float, int]:
         now = time.monotonic() if now is None else now
-        with self._lock:
-            self._trim(now)
-            if len(self._samples) < 2:
-                return 0.0, 0
-            span = max(now - self._samples[0][0], 1e-3)
-            frames = len(self._samples)
-            bits = sum(size for _, size in self._samples) * 8
-            return round(frames / span, 2), int(bits / span)
+        frames, size = self._frames, self._bytes
+        if self._mark is not None and now > self._mark[0]:
+            span = now - self._mark[0]
+            self._rates = (round((frames - self._mark[1]) / span, 2), int((size - self._mark[2]) * 8 / span))
+        self._mark = (now, frames, size)
+        return self._rates
 
     def reset(self) -> None:
-        with self._lock:
-            self._samples.clear()
-
-    def _trim(self, now: float) -> None:
-        while self._samples and now - self._samples[0][0] > self.window_s:
-            self._samples.popleft()
+        self._mark = None
+        self._rates = (0.0, 0)

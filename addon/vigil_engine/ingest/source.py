@@ -63,10 +63,17 @@ class OpenedSource:
         return 1 / 15
 
     def packets(self, read_timeout: float) -> Iterator[Packet[Any]]:
-        """Packets of the recorded streams; files are paced at real time and looped if asked."""
+        """Packets of the recorded streams; files are paced at real time and looped if asked.
+
+        Replayed files are paced per video frame, the way a camera's interleaved stream
+        arrives: audio packets travel with the frame they precede rather than waking the
+        thread on their own.
+        """
         streams = [self.video] + ([self.audio] if self.audio is not None else [])
+        video = self.video
+        tb = float(video.time_base) if video.time_base is not None else 0.0
         start_mono: float | None = None
-        first_ts: float | None = None
+        first_ts = 0.0
         loop_base = 0.0
         loop_length = 0.0
         while True:
@@ -74,9 +81,9 @@ class OpenedSource:
                 for packet in self.container.demux(streams):
                     if packet.size == 0:
                         continue
-                    if self.realtime and packet.dts is not None and packet.time_base is not None:
-                        ts = float(packet.dts * packet.time_base) + loop_base
-                        if start_mono is None or first_ts is None:
+                    if self.realtime and packet.stream is video and packet.dts is not None:
+                        ts = packet.dts * tb + loop_base
+                        if start_mono is None:
                             start_mono, first_ts = time.monotonic(), ts
                         loop_length = max(loop_length, ts - loop_base)
                         delay = start_mono + (ts - first_ts) - time.monotonic()

@@ -211,8 +211,9 @@ class CameraWorker:
             for packet in source.packets(self.config.read_timeout):
                 if self._stop.is_set():
                     break
-                session.feed(packet, time.monotonic())
-                self._update_rates()
+                now = time.monotonic()
+                session.feed(packet, now)
+                self._update_rates(now)
         finally:
             session.finish()
             self.status.recording = False
@@ -334,9 +335,8 @@ class CameraWorker:
             self._write_error_logged = True
             _LOGGER.error("Camera %s: cannot write footage: %s", self.camera.id, message)
 
-    def _update_rates(self) -> None:
+    def _update_rates(self, now: float) -> None:
         # Once a second is plenty for a status figure; the packet loop stays cheap.
-        now = time.monotonic()
         if now - self._rates_at >= 1.0:
             self._rates_at = now
             self.status.fps, self.status.bitrate = self._meter.rates(now)
@@ -384,7 +384,7 @@ class _Session:
                 self.got_media = True
                 self._settle_started = arrival
                 self.w._came_up(self.source)
-            self.w._meter.add(packet.size, arrival)
+            self.w._meter.add(packet.size)
         elif self.afix is not None:
             pts, dts = self.afix.fix(packet.pts, packet.dts, packet.duration)
         else:
