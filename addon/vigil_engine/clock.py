@@ -52,9 +52,6 @@ class EngineClock:
     def now_ms(self) -> int:
         return round(self.now() * 1000)
 
-    def now_datetime(self) -> datetime:
-        return datetime.fromtimestamp(self.now(), tz=UTC)
-
     def utc_for_monotonic(self, mono: float) -> float:
         """The UTC time of a past monotonic instant (for example a packet's arrival)."""
         with self._lock:

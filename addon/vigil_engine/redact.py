@@ -53,11 +53,6 @@ def redact(text: str) -> str:
     return text
 
 
-def redact_url(url: str) -> str:
-    """A URL fit for display: userinfo removed, query values that look like secrets masked."""
-    return redact(url)
-
-
 def with_credentials(url: str, username: str | None, password: str | None) -> str:
     """Insert ``username``/``password`` into ``url`` (percent-encoded) unless it has userinfo."""
     if not username:

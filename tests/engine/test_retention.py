@@ -15,7 +15,7 @@ from vigil_engine.config import EngineConfig, parse_config
 from vigil_engine.engine import Engine
 from vigil_engine.retention.enforcer import DiskUsage, RetentionEnforcer
 from vigil_engine.status import StorageStatus
-from vigil_engine.storage.index import Index
+from vigil_engine.storage.index import Index, SegmentRecord
 
 DAY_MS = 86_400_000
 
@@ -93,7 +93,9 @@ async def test_disk_cap_deletes_oldest_continuous_first(tmp_path: Path, clip: Pa
     index.close()
 
 
-async def test_min_free_space_deletes_event_footage_last(tmp_path: Path, clip: Path) -> None:
+async def test_min_free_space_deletes_event_footage_last(
+    tmp_path: Path, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = _config(tmp_path, clip, min_free="1GB")
     await record_once(_config(tmp_path, clip))
     index = Index(config.db_path)
@@ -110,12 +112,13 @@ async def test_min_free_space_deletes_event_footage_last(tmp_path: Path, clip: P
     enforcer = RetentionEnforcer(config, index, _clock(0), StorageStatus(), usage=usage)
     original_delete = enforcer._delete
 
-    def tracking_delete(segment: object) -> int:
-        size = original_delete(segment)  # type: ignore[arg-type]
+    def tracking_delete(segment: SegmentRecord) -> int:
+        # Not a fault injection: the fake volume's free space follows what is deleted.
+        size = original_delete(segment)
         deleted_bytes.append(size)
         return size
 
-    enforcer._delete = tracking_delete  # type: ignore[method-assign]
+    monkeypatch.setattr(enforcer, "_delete", tracking_delete)
     report = enforcer.run_once()
     assert report.deleted_for_space == 10  # every continuous segment of camera a
     assert report.deleted_protected > 0  # then the oldest event footage, because space ran out

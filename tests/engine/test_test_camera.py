@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from tests.support.camera import (
     SUB_HEIGHT,
     SUB_WIDTH,
+    AuthMode,
     CameraError,
     CameraOptions,
     CameraStartError,
@@ -236,8 +237,8 @@ def test_custom_resolution_fps_and_keyint(rtsp_camera_factory: CameraFactory) ->
 
 
 @pytest.mark.parametrize("mode", ["basic", "digest"])
-def test_authentication(rtsp_camera_factory: CameraFactory, mode: str) -> None:
-    camera = rtsp_camera_factory(auth=mode, user="viewer", password="p@ss:/wörd")  # type: ignore[arg-type]
+def test_authentication(rtsp_camera_factory: CameraFactory, mode: AuthMode) -> None:
+    camera = rtsp_camera_factory(auth=mode, user="viewer", password="p@ss:/wörd")
     assert "viewer:p%40ss%3A%2Fw%C3%B6rd@" in camera.url("sub")
     with open_stream(camera.url("sub"), quick=True) as container:
         assert read_packets(container, 3) == 3

@@ -139,8 +139,3 @@ class DemoSource:
         finally:
             with contextlib.suppress(OSError, av.FFmpegError):
                 out.close()
-
-
-def scene_frame_at(scene: DemoScene, t: float) -> av.VideoFrame:
-    """A frame of the demo scene at scene time ``t`` (used by tests and benchmarks)."""
-    return scene.frame(t)

@@ -29,12 +29,12 @@ from av.packet import Packet
 
 from vigil_engine.clock import EngineClock
 from vigil_engine.config import CameraConfig, EngineConfig
-from vigil_engine.recording.segment_writer import SegmentWriter, WrittenSegment
+from vigil_engine.recording.segment_writer import SegmentWriter
 from vigil_engine.redact import redact
 from vigil_engine.status import CameraStatus, RateMeter
 from vigil_engine.storage.index import GapRecord, Index, SegmentRecord
 from vigil_engine.storage.layout import segment_path
-from vigil_engine.storage.mp4 import probe_segment, trim_torn_tail
+from vigil_engine.storage.mp4 import probe_segment, probed_record, trim_torn_tail
 
 from .source import OpenedSource, SourceError, classify_error, open_source, tcp_reachable
 from .timestamps import TimestampRepair, as_fraction
@@ -183,6 +183,7 @@ class CameraWorker:
 
     def _came_up(self, source: OpenedSource) -> None:
         if self._down_logged and self._down_since is not None:
+            self.status.reconnects += 1
             _LOGGER.warning(
                 "Camera %s is back online after %.0f s", self.camera.id, time.monotonic() - self._down_since
             )
@@ -268,7 +269,20 @@ class CameraWorker:
             self._report_write_error(err)
             self._salvage(writer.path, writer.start_ms)
             return
-        self._index(written, recovered=False)
+        self._index(
+            SegmentRecord(
+                camera_id=self.camera.id,
+                start_ms=written.start_ms,
+                end_ms=written.end_ms,
+                bytes=written.bytes,
+                path=written.path.relative_to(self.config.recordings_path).as_posix(),
+                video_codec=written.video_codec,
+                width=written.width,
+                height=written.height,
+                audio_codec=written.audio_codec,
+                frames=written.frames,
+            )
+        )
 
     def _write_failed(self, writer: SegmentWriter, err: Exception) -> None:
         self._report_write_error(err)
@@ -285,48 +299,21 @@ class CameraWorker:
             _LOGGER.error("Camera %s: segment %s holds no playable footage", self.camera.id, path.name)
             path.unlink(missing_ok=True)
             return
-        self._index(
-            WrittenSegment(
-                path=path,
-                start_ms=start_ms,
-                end_ms=start_ms + max(1, probed.duration_ms),
-                bytes=path.stat().st_size,
-                frames=probed.frames,
-                video_codec=probed.video_codec,
-                width=probed.width,
-                height=probed.height,
-                audio_codec=probed.audio_codec,
-            ),
-            recovered=True,
-        )
+        rel = path.relative_to(self.config.recordings_path).as_posix()
+        self._index(probed_record(self.camera.id, start_ms, rel, path, probed))
 
-    def _index(self, written: WrittenSegment, *, recovered: bool) -> None:
-        record = SegmentRecord(
-            camera_id=self.camera.id,
-            start_ms=written.start_ms,
-            end_ms=written.end_ms,
-            bytes=written.bytes,
-            path=written.path.relative_to(self.config.recordings_path).as_posix(),
-            video_codec=written.video_codec,
-            width=written.width,
-            height=written.height,
-            audio_codec=written.audio_codec,
-            frames=written.frames,
-            recovered=recovered,
-        )
-        self._last_end_ms = written.end_ms
-        self.status.last_segment_end_ms = written.end_ms
+    def _index(self, record: SegmentRecord) -> None:
+        self._last_end_ms = record.end_ms
+        self.status.last_segment_end_ms = record.end_ms
         self.status.segments_written += 1
-        if not recovered:
+        if not record.recovered:
             self._write_error_logged = False
         try:
             self.index.add_segment(record)
         except Exception:  # the file is on disk; the next start-up's reconcile indexes it
             _LOGGER.exception("Camera %s: cannot index segment %s", self.camera.id, record.path)
             return
-        self._on_change(
-            "segment", {"camera_id": self.camera.id, "start_ms": written.start_ms, "end_ms": written.end_ms}
-        )
+        self._on_change("segment", {"camera_id": self.camera.id, "start_ms": record.start_ms, "end_ms": record.end_ms})
 
     def _report_write_error(self, err: Exception) -> None:
         message = redact(getattr(err, "strerror", None) or str(err))

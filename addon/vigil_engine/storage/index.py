@@ -208,13 +208,6 @@ class Index:
             )
             return int(cursor.lastrowid or 0)
 
-    def update_segment_size(self, segment_id: int, end_ms: int, size: int, frames: int) -> None:
-        with self._tx() as conn:
-            conn.execute(
-                "UPDATE segments SET end_ms = ?, duration_ms = ? - start_ms, bytes = ?, frames = ? WHERE id = ?",
-                (end_ms, end_ms, size, frames, segment_id),
-            )
-
     def delete_segment(self, segment_id: int) -> None:
         with self._tx() as conn:
             conn.execute("DELETE FROM segments WHERE id = ?", (segment_id,))

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import av
 
+from .index import SegmentRecord
+
 
 @dataclass(frozen=True, slots=True)
 class TrimResult:
@@ -86,6 +88,23 @@ class ProbedSegment:
     height: int
     audio_codec: str | None
     first_is_keyframe: bool
+
+
+def probed_record(camera_id: str, start_ms: int, rel_path: str, path: Path, probed: ProbedSegment) -> SegmentRecord:
+    """The index row for a segment known only from its file (salvaged or orphaned)."""
+    return SegmentRecord(
+        camera_id=camera_id,
+        start_ms=start_ms,
+        end_ms=start_ms + max(1, probed.duration_ms),
+        bytes=path.stat().st_size,
+        path=rel_path,
+        video_codec=probed.video_codec,
+        width=probed.width,
+        height=probed.height,
+        audio_codec=probed.audio_codec,
+        frames=probed.frames,
+        recovered=True,
+    )
 
 
 def probe_segment(path: Path) -> ProbedSegment:

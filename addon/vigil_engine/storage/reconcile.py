@@ -17,9 +17,9 @@ from pathlib import Path
 
 import av
 
-from .index import Index, SegmentRecord
+from .index import Index
 from .layout import parse_segment_path, remove_empty_parents
-from .mp4 import probe_segment, trim_torn_tail
+from .mp4 import probe_segment, probed_record, trim_torn_tail
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -82,21 +82,7 @@ def reconcile(index: Index, recordings: Path, rebuilt_from: str | None = None) -
             report.trimmed += 1
             report.details.append(f"trimmed {rel}: {trim.original_bytes - trim.kept_bytes} bytes of a torn fragment")
         start_ms = probed.start_ms if probed.start_ms is not None else path_start_ms
-        index.add_segment(
-            SegmentRecord(
-                camera_id=camera_id,
-                start_ms=start_ms,
-                end_ms=start_ms + probed.duration_ms,
-                bytes=path.stat().st_size,
-                path=rel,
-                video_codec=probed.video_codec,
-                width=probed.width,
-                height=probed.height,
-                audio_codec=probed.audio_codec,
-                frames=probed.frames,
-                recovered=True,
-            )
-        )
+        index.add_segment(probed_record(camera_id, start_ms, rel, path, probed))
         report.indexed_orphans += 1
         report.details.append(f"indexed {rel} ({probed.duration_ms / 1000:.1f} s)")
 
