@@ -27,7 +27,7 @@ from typing import Any
 import av
 from av.packet import Packet
 
-from vigil_engine.clock import EngineClock
+from vigil_engine.clock import MAX_SLEW_PPM, EngineClock
 from vigil_engine.config import CameraConfig, EngineConfig
 from vigil_engine.recording.segment_writer import SegmentWriter
 from vigil_engine.redact import redact
@@ -44,7 +44,6 @@ _LOGGER = logging.getLogger(__name__)
 BACKOFF_START_S = 1.0
 BACKOFF_MAX_S = 30.0
 PROBE_INTERVAL_S = 0.5
-MAX_SLEW_PPM = 500.0
 REANCHOR_THRESHOLD_MS = 2000.0
 
 ChangeCallback = Callable[[str, dict[str, Any]], None]
@@ -387,44 +386,41 @@ class _Session:
         utc = self.w.clock.utc_for_monotonic(arrival) * 1000 - (dts - self._first_dts) * self.tb_ms
         self._best_utc_ms = min(self._best_utc_ms, utc)
         if not self.live or arrival - self._settle_started >= self.SETTLE_S:
-            self._settling = False
-            self.anchor = self.w._new_anchor(self._first_dts, self.source.video.time_base, self._best_utc_ms)
-            pending, self._pending = self._pending, []
-            for item in pending:
-                self._handle(*item)
+            self._settle()
+
+    def _settle(self) -> None:
+        """Fix the anchor from the held packets, then write them out in order."""
+        assert self._first_dts is not None
+        self._settling = False
+        self.anchor = self.w._new_anchor(self._first_dts, self.source.video.time_base, self._best_utc_ms)
+        pending, self._pending = self._pending, []
+        for item in pending:
+            self._handle(*item)
 
     def _handle(self, packet: Packet[Any], is_video: bool, pts: int, dts: int) -> None:
         w = self.w
-        if is_video:
-            if packet.is_keyframe and self.anchor is not None:
-                want = w._recording_enabled
-                writer = self.writer
-                if writer is not None and (not want or writer.media_seconds(dts) >= w.config.segment_seconds):
-                    w._finish(writer, w._boundary_ms(self.anchor, dts, writer, self.live))
-                    self.writer = None
-                if self.writer is None and want:
-                    self.writer = w._open_writer(self.source, self.anchor, dts)
-            if self.writer is not None:
-                try:
-                    self.writer.write_video(packet, pts, dts)
-                except (OSError, av.FFmpegError) as err:
-                    w._write_failed(self.writer, err)
-                    self.writer = None
-        elif self.writer is not None:
-            try:
-                self.writer.write_audio(packet, pts, dts)
-            except (OSError, av.FFmpegError) as err:
-                w._write_failed(self.writer, err)
+        if is_video and packet.is_keyframe and self.anchor is not None:
+            want = w._recording_enabled
+            writer = self.writer
+            if writer is not None and (not want or writer.media_seconds(dts) >= w.config.segment_seconds):
+                w._finish(writer, w._boundary_ms(self.anchor, dts, writer, self.live))
                 self.writer = None
+            if self.writer is None and want:
+                self.writer = w._open_writer(self.source, self.anchor, dts)
+        if self.writer is None:
+            return
+        try:
+            if is_video:
+                self.writer.write_video(packet, pts, dts)
+            else:
+                self.writer.write_audio(packet, pts, dts)
+        except (OSError, av.FFmpegError) as err:
+            w._write_failed(self.writer, err)
+            self.writer = None
 
     def finish(self) -> None:
-        if self._settling and self._pending and self._first_dts is not None:
-            # The connection ended while settling: keep what arrived.
-            self._settling = False
-            self.anchor = self.w._new_anchor(self._first_dts, self.source.video.time_base, self._best_utc_ms)
-            pending, self._pending = self._pending, []
-            for item in pending:
-                self._handle(*item)
+        if self._settling and self._first_dts is not None:
+            self._settle()  # the connection ended while settling: keep what arrived
         writer = self.writer
         if writer is not None and self.anchor is not None:
             last_ms = self.anchor.at(writer.last_video_dts + writer.last_video_duration)
