@@ -40,6 +40,7 @@ class Engine:
         self._retention_wakeup: asyncio.Event | None = None
         self._retention_task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
 
     def add_listener(self, listener: Listener) -> None:
         """Called from worker threads for every change (camera up/down, segment, recording)."""
@@ -99,10 +100,12 @@ class Engine:
     async def _retention_loop(self) -> None:
         assert self._retention_wakeup is not None
         assert self.retention is not None
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._retention_wakeup.wait(), self.config.retention_interval)
             self._retention_wakeup.clear()
+            if self._stopping:
+                return
             try:
                 await asyncio.to_thread(self.retention.run_once)
             except Exception:  # retention must keep running; the error is logged in full
@@ -110,10 +113,12 @@ class Engine:
 
     async def stop(self) -> None:
         _LOGGER.info("Vigil engine stopping")
-        if self._retention_task is not None:
-            self._retention_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._retention_task
+        # Not cancelled: a pass runs in a thread that cancelling would not stop, and it must
+        # not delete files after the index is closed (their rows would outlive them).
+        self._stopping = True
+        if self._retention_task is not None and self._retention_wakeup is not None:
+            self._retention_wakeup.set()
+            await self._retention_task
         for worker in self.workers.values():
             worker.stop()
         # Each worker finishes its segment (close, fsync, index) before its thread ends.

@@ -410,4 +410,6 @@ def test_lights_on(rtsp_camera_factory: CameraFactory) -> None:
     assert min(bright) - max(dark) > 40, report
     threshold = (max(dark) + min(bright)) / 2
     switch = next(t for t, m in zip(sample.times, means, strict=True) if m > threshold)
-    assert switch == pytest.approx(1.5, abs=1.5 / fps), report
+    # Scene time 0 is known to a frame only: the first packet can arrive without a pts and
+    # be followed by a gap (seen: 0.00, 0.07, 0.20), so allow two frame intervals.
+    assert switch == pytest.approx(1.5, abs=2 / fps), report
