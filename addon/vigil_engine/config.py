@@ -16,12 +16,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import voluptuous as vol
 import yaml
 
+from .motion.settings import EventSettings, MotionSettings, Polygon, Zone
 from .redact import SECRETS, url_secrets
 
 RecordMode = Literal["continuous", "events", "off"]
 RECORD_MODES: tuple[RecordMode, ...] = ("continuous", "events", "off")
 ADDON_OPTIONS = Path("/data/options.json")
 DEMO_URL = "demo://"
+DEFAULT_API_PORT = 8750
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b|%)?\s*$", re.IGNORECASE)
@@ -74,6 +76,8 @@ class CameraConfig:
     # Replaying a file as a camera (benchmarks, demos): pace packets at real time and loop.
     realtime: bool = True
     loop: bool = True
+    motion: MotionSettings = field(default_factory=MotionSettings)
+    events: EventSettings = field(default_factory=EventSettings)
 
     @property
     def is_demo(self) -> bool:
@@ -93,6 +97,10 @@ class EngineConfig:
     read_timeout: float = 5.0
     retention_interval: float = 10.0
     log_level: str = "info"
+    api_host: str = "0.0.0.0"  # noqa: S104 - the add-on's API is reached from Home Assistant's container
+    api_port: int = DEFAULT_API_PORT
+    # None: generated on first start and kept in the storage folder (see ``api.auth``).
+    api_token: str | None = field(default=None, repr=False)
 
     @property
     def recordings_path(self) -> Path:
@@ -156,6 +164,87 @@ def _time_zone(value: Any) -> str:
     return str(value)
 
 
+def _point(value: Any) -> tuple[float, float]:
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise vol.Invalid("a point is [x, y] (or 'x,y') with 0 <= x, y <= 1")
+    try:
+        x, y = float(value[0]), float(value[1])
+    except TypeError, ValueError:
+        raise vol.Invalid("a point is [x, y] (or 'x,y') with 0 <= x, y <= 1") from None
+    if not (0 <= x <= 1 and 0 <= y <= 1):
+        raise vol.Invalid("point coordinates are fractions of the frame, between 0 and 1")
+    return (x, y)
+
+
+def _polygon(value: Any) -> Polygon:
+    """A polygon: a list of [x, y] points, or the add-on's string form "x,y x,y x,y"."""
+    if isinstance(value, str):
+        value = value.split()
+    if not isinstance(value, list | tuple) or len(value) < 3:
+        raise vol.Invalid("a polygon needs at least three points")
+    return tuple(_point(point) for point in value)
+
+
+_ZONE = vol.Schema(
+    {
+        vol.Required("name"): _slug,
+        vol.Required("polygon"): _polygon,
+        vol.Optional("min_area_percent"): vol.Any(None, vol.All(vol.Coerce(float), vol.Range(min=0.01, max=100))),
+    },
+    extra=vol.PREVENT_EXTRA,
+)
+
+_MOTION = vol.Schema(
+    {
+        vol.Optional("enabled", default=True): bool,
+        vol.Optional("fps", default=5): vol.All(vol.Coerce(float), vol.Range(min=0.5, max=30)),
+        vol.Optional("threshold", default=25): vol.All(vol.Coerce(int), vol.Range(min=1, max=255)),
+        vol.Optional("min_area_percent", default=0.3): vol.All(vol.Coerce(float), vol.Range(min=0.01, max=100)),
+        vol.Optional("masks", default=list): [_polygon],
+        vol.Optional("zones", default=list): [_ZONE],
+        vol.Optional("analysis_width", default=320): vol.All(vol.Coerce(int), vol.Range(min=64, max=1280)),
+    },
+    extra=vol.PREVENT_EXTRA,
+)
+
+_EVENTS = vol.Schema(
+    {
+        vol.Optional("confirm_seconds", default=0.4): vol.All(vol.Coerce(float), vol.Range(min=0, max=30)),
+        vol.Optional("quiet_seconds", default=5): vol.All(vol.Coerce(float), vol.Range(min=0.5, max=600)),
+        vol.Optional("pre_capture", default=5): vol.All(vol.Coerce(float), vol.Range(min=0, max=120)),
+        vol.Optional("post_capture", default=5): vol.All(vol.Coerce(float), vol.Range(min=0, max=120)),
+        vol.Optional("max_seconds", default=300): vol.All(vol.Coerce(float), vol.Range(min=10, max=86400)),
+        vol.Optional("retention_days", default=30): vol.All(vol.Coerce(float), vol.Range(min=0.01, max=3650)),
+    },
+    extra=vol.PREVENT_EXTRA,
+)
+
+
+def _motion_settings(raw: dict[str, Any]) -> MotionSettings:
+    zones = tuple(
+        Zone(
+            name=zone["name"],
+            polygon=zone["polygon"],
+            min_area=None if zone.get("min_area_percent") is None else zone["min_area_percent"] / 100,
+        )
+        for zone in raw["zones"]
+    )
+    names = [zone.name for zone in zones]
+    if len(set(names)) != len(names):
+        raise vol.Invalid("zone names must be unique", path=["zones"])
+    return MotionSettings(
+        enabled=raw["enabled"],
+        fps=raw["fps"],
+        threshold=raw["threshold"],
+        min_area=raw["min_area_percent"] / 100,
+        masks=tuple(raw["masks"]),
+        zones=zones,
+        analysis_width=raw["analysis_width"],
+    )
+
+
 _CAMERA = vol.Schema(
     {
         vol.Required("id"): _slug,
@@ -169,6 +258,8 @@ _CAMERA = vol.Schema(
         vol.Optional("enabled", default=True): bool,
         vol.Optional("realtime", default=True): bool,
         vol.Optional("loop", default=True): bool,
+        vol.Optional("motion", default=dict): _MOTION,
+        vol.Optional("events", default=dict): _EVENTS,
     },
     extra=vol.PREVENT_EXTRA,
 )
@@ -187,6 +278,9 @@ _ENGINE = vol.Schema(
         vol.Optional("log_level", default="info"): vol.All(
             str, vol.Lower, vol.In(["debug", "info", "warning", "error"])
         ),
+        vol.Optional("api_host", default="0.0.0.0"): vol.All(str, vol.Length(min=1)),  # noqa: S104
+        vol.Optional("api_port", default=DEFAULT_API_PORT): vol.All(vol.Coerce(int), vol.Range(min=0, max=65535)),
+        vol.Optional("api_token"): vol.Any(None, vol.All(str, vol.Length(min=16, max=256))),
         vol.Optional("cameras", default=list): [dict],
     },
     extra=vol.PREVENT_EXTRA,
@@ -222,8 +316,11 @@ def parse_config(raw: Any, base_dir: Path | None = None) -> EngineConfig:
         label = f"cameras[{raw_camera.get('id') or index}]"
         try:
             cam = _CAMERA(raw_camera)
+            motion = _motion_settings(cam["motion"])
         except vol.MultipleInvalid as err:
             raise ConfigError("; ".join(_format_error(e, label) for e in err.errors)) from None
+        except vol.Invalid as err:
+            raise ConfigError(_format_error(vol.Invalid(err.msg, path=["motion", *err.path]), label)) from None
         if cam["id"] in seen:
             raise ConfigError(f"{label}.id: duplicate camera id {cam['id']!r}")
         seen.add(cam["id"])
@@ -244,6 +341,8 @@ def parse_config(raw: Any, base_dir: Path | None = None) -> EngineConfig:
                 enabled=cam["enabled"],
                 realtime=cam["realtime"],
                 loop=cam["loop"],
+                motion=motion,
+                events=EventSettings(**cam["events"]),
             )
         )
 
@@ -255,6 +354,7 @@ def parse_config(raw: Any, base_dir: Path | None = None) -> EngineConfig:
             path = base_dir / path
         return path
 
+    SECRETS.add(data.get("api_token"))
     storage = _path(data["storage_path"])
     assert storage is not None
     return EngineConfig(
@@ -269,6 +369,9 @@ def parse_config(raw: Any, base_dir: Path | None = None) -> EngineConfig:
         read_timeout=data["read_timeout"],
         retention_interval=data["retention_interval"],
         log_level=data["log_level"],
+        api_host=data["api_host"],
+        api_port=data["api_port"],
+        api_token=data.get("api_token"),
     )
 
 

@@ -7,12 +7,18 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .bus import BusMessage, EventBus
 from .clock import EngineClock
-from .config import EngineConfig
+from .config import RECORD_MODES, EngineConfig, RecordMode
+from .events.manager import EventManager
+from .events.model import EventRecord
 from .ingest.worker import CameraWorker
+from .motion.worker import MotionWorker
+from .redact import with_credentials
 from .retention.enforcer import RetentionEnforcer
 from .status import CameraStatus, StorageStatus
 from .storage.index import Index
@@ -21,6 +27,14 @@ from .storage.reconcile import ReconcileReport, reconcile
 _LOGGER = logging.getLogger(__name__)
 
 Listener = Callable[[str, dict[str, Any]], None]
+
+
+class UnknownCameraError(KeyError):
+    """No camera with that id is configured."""
+
+
+class EventStateError(RuntimeError):
+    """The command does not fit the event's state (e.g. ending an event that is not running)."""
 
 
 class Engine:
@@ -35,26 +49,29 @@ class Engine:
         self.storage_status = StorageStatus()
         self.reconcile_report: ReconcileReport | None = None
         self.retention: RetentionEnforcer | None = None
-        self._listeners: list[Listener] = []
-        self._listeners_lock = threading.Lock()
+        self.bus = EventBus()
+        self.events: EventManager | None = None
+        self.motion_workers: dict[str, MotionWorker] = {}
+        self.instance_id = ""
+        # Run-time settings (API / Home Assistant), persisted in the index; start from the config.
+        self._record_mode: dict[str, RecordMode] = {cam.id: cam.record for cam in config.cameras}
+        self._motion_enabled: dict[str, bool] = {cam.id: cam.motion.enabled for cam in config.cameras}
+        self._settings_lock = threading.Lock()
         self._retention_wakeup: asyncio.Event | None = None
         self._retention_task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
 
-    def add_listener(self, listener: Listener) -> None:
-        """Called from worker threads for every change (camera up/down, segment, recording)."""
-        with self._listeners_lock:
-            self._listeners.append(listener)
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
+        """A callback run in the publishing thread for every bus message (kind, data)."""
+
+        def adapter(message: BusMessage) -> None:
+            listener(message.kind, message.data)
+
+        return self.bus.add_listener(adapter)
 
     def _emit(self, kind: str, data: dict[str, Any]) -> None:
-        with self._listeners_lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(kind, data)
-            except Exception:  # a listener's bug must not reach the packet loop
-                _LOGGER.exception("Listener failed for %s", kind)
+        self.bus.publish(kind, data)
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -67,13 +84,22 @@ class Engine:
             cfg.storage_path,
             cfg.segment_seconds,
         )
+        self.bus.bind(self._loop)
         index, rebuilt_from = await asyncio.to_thread(Index.open, cfg.db_path)
         self.index = index
+        self.instance_id = await asyncio.to_thread(index.instance_id)
         self.reconcile_report = await asyncio.to_thread(reconcile, index, cfg.recordings_path, rebuilt_from)
         now = self.clock.now_ms()
         for cam in cfg.cameras:
             await asyncio.to_thread(index.upsert_camera, cam.id, cam.name, now)
-        self.retention = RetentionEnforcer(cfg, index, self.clock, self.storage_status)
+            await asyncio.to_thread(self._load_settings, cam.id)
+        self.events = EventManager(cfg, index, self.clock, self._emit)
+        await asyncio.to_thread(self.events.close_interrupted)
+        self.retention = RetentionEnforcer(
+            cfg, index, self.clock, self.storage_status, events=self.events, publish=self._emit
+        )
+        for cam in cfg.cameras:
+            self.retention.set_record_mode(cam.id, self._record_mode[cam.id])
         await asyncio.to_thread(self.retention.run_once)
         for cam in cfg.cameras:
             if not cam.enabled:
@@ -87,8 +113,13 @@ class Engine:
                 on_change=self._emit,
                 on_disk_error=self.request_cleanup,
             )
+            worker.set_recording(self._record_mode[cam.id] != "off")
             self.workers[cam.id] = worker
+            motion = MotionWorker(cam, cfg, self.clock, self.events, self._emit, worker)
+            motion.set_enabled(self._motion_enabled[cam.id])
+            self.motion_workers[cam.id] = motion
             worker.start()
+            motion.start()
         self._retention_wakeup = asyncio.Event()
         self._retention_task = asyncio.create_task(self._retention_loop(), name="retention")
 
@@ -119,11 +150,18 @@ class Engine:
         if self._retention_task is not None and self._retention_wakeup is not None:
             self._retention_wakeup.set()
             await self._retention_task
+        for motion in self.motion_workers.values():
+            motion.stop()
         for worker in self.workers.values():
             worker.stop()
+        for motion in self.motion_workers.values():
+            await asyncio.to_thread(motion.join, self.config.read_timeout + 5)
         # Each worker finishes its segment (close, fsync, index) before its thread ends.
         for worker in self.workers.values():
             await asyncio.to_thread(worker.join, self.config.read_timeout + 5)
+        if self.events is not None:
+            # Running events end with the footage: their post-capture is what was recorded.
+            await asyncio.to_thread(self.events.end_all, "engine stopped")
         if self.index is not None:
             if self.retention is not None:
                 self.retention.refresh_status()
@@ -136,6 +174,137 @@ class Engine:
             self.retention.refresh_status()
         return {
             "version": __version__,
-            "cameras": {cid: st.as_dict() for cid, st in self.camera_status.items()},
+            "cameras": {cid: self.camera_state(cid) for cid in self.camera_status},
             "storage": self.storage_status.as_dict(),
         }
+
+    # --- the facade used by the API (all ids validated here; unknown ids raise) ---
+    def camera_ids(self) -> list[str]:
+        return [cam.id for cam in self.config.cameras]
+
+    def _check_camera(self, camera_id: str) -> None:
+        if camera_id not in self.camera_status:
+            raise UnknownCameraError(camera_id)
+
+    def camera_state(self, camera_id: str) -> dict[str, Any]:
+        """Status plus run-time settings of one camera; never holds a credential."""
+        self._check_camera(camera_id)
+        cam = self.config.camera(camera_id)
+        state = self.camera_status[camera_id].as_dict()
+        motion = self.motion_workers.get(camera_id)
+        state.update(
+            record_mode=self._record_mode[camera_id],
+            motion_enabled=self._motion_enabled[camera_id],
+            motion_active=motion.motion_active if motion is not None else False,
+            zones=[zone.name for zone in cam.motion.zones],
+            zones_active=sorted(motion.active_zones) if motion is not None else [],
+            has_substream=cam.substream_url is not None,
+            enabled=cam.enabled,
+            retention_days=cam.retention_days,
+            event_retention_days=cam.events.retention_days,
+            pre_capture=cam.events.pre_capture,
+            post_capture=cam.events.post_capture,
+        )
+        return state
+
+    def stream_url(self, camera_id: str, substream: bool = False) -> str:
+        """The camera's stream URL *with credentials*, for a client that plays it directly
+        (Home Assistant's stream). Only the authenticated API's dedicated command returns it."""
+        self._check_camera(camera_id)
+        cam = self.config.camera(camera_id)
+        url = cam.substream_url if substream and cam.substream_url else cam.url
+        return with_credentials(url, cam.username, cam.password)
+
+    def record_mode(self, camera_id: str) -> RecordMode:
+        self._check_camera(camera_id)
+        return self._record_mode[camera_id]
+
+    def motion_enabled(self, camera_id: str) -> bool:
+        self._check_camera(camera_id)
+        return self._motion_enabled[camera_id]
+
+    def _load_settings(self, camera_id: str) -> None:
+        assert self.index is not None
+        saved = self.index.camera_settings(camera_id)
+        mode = saved.get("record_mode")
+        if mode in RECORD_MODES:
+            self._record_mode[camera_id] = mode
+        if "motion_enabled" in saved:
+            self._motion_enabled[camera_id] = saved["motion_enabled"] == "1"
+        self.camera_status[camera_id].record_mode = self._record_mode[camera_id]
+
+    def _settings_changed(self, camera_id: str) -> None:
+        self._emit(
+            "camera_settings",
+            {
+                "camera_id": camera_id,
+                "record_mode": self._record_mode[camera_id],
+                "motion_enabled": self._motion_enabled[camera_id],
+            },
+        )
+
+    async def set_record_mode(self, camera_id: str, mode: RecordMode) -> None:
+        """Change a camera's record mode at run time (kept across restarts)."""
+        self._check_camera(camera_id)
+        if mode not in RECORD_MODES:
+            raise ValueError(f"record mode must be one of {', '.join(RECORD_MODES)}")
+        with self._settings_lock:
+            self._record_mode[camera_id] = mode
+            self.camera_status[camera_id].record_mode = mode
+        if self.index is not None:
+            await asyncio.to_thread(self.index.set_camera_setting, camera_id, "record_mode", mode)
+        worker = self.workers.get(camera_id)
+        if worker is not None:
+            worker.set_recording(mode != "off")
+        if self.retention is not None:
+            self.retention.set_record_mode(camera_id, mode)
+        self._settings_changed(camera_id)
+
+    async def set_motion_enabled(self, camera_id: str, enabled: bool) -> None:
+        """Turn motion detection on or off at run time (kept across restarts)."""
+        self._check_camera(camera_id)
+        with self._settings_lock:
+            self._motion_enabled[camera_id] = enabled
+        if self.index is not None:
+            await asyncio.to_thread(self.index.set_camera_setting, camera_id, "motion_enabled", "1" if enabled else "0")
+        motion = self.motion_workers.get(camera_id)
+        if motion is not None:
+            motion.set_enabled(enabled)
+        self._settings_changed(camera_id)
+
+    async def start_manual_event(self, camera_id: str, label: str | None = None) -> EventRecord:
+        """Start a manual event (ends by ``end_manual_event`` or after the maximum event length)."""
+        self._check_camera(camera_id)
+        assert self.events is not None
+        motion = self.motion_workers.get(camera_id)
+        frame = motion.latest_frame() if motion is not None else None
+        return await asyncio.to_thread(self.events.start_manual, camera_id, label, frame)
+
+    async def end_manual_event(self, camera_id: str) -> EventRecord:
+        """End the camera's running manual event; :class:`EventStateError` if there is none."""
+        self._check_camera(camera_id)
+        assert self.events is not None
+        ended = await asyncio.to_thread(self.events.end_manual, camera_id)
+        if ended is None:
+            raise EventStateError(f"camera {camera_id} has no manual event running")
+        return ended
+
+    def event(self, event_id: str) -> EventRecord | None:
+        assert self.index is not None
+        return self.index.event(event_id)
+
+    def event_file(self, event: EventRecord, thumbnail: bool = False) -> Path | None:
+        """The event's snapshot (or thumbnail) file, if it was written."""
+        relative = event.thumbnail if thumbnail else event.snapshot
+        if relative is None:
+            return None
+        path = self.config.storage_path / relative
+        return path if path.is_file() else None
+
+    async def latest_snapshot(self, camera_id: str, width: int | None = None) -> bytes | None:
+        """JPEG of the camera's most recent decoded frame (encoded now), or None if none yet."""
+        self._check_camera(camera_id)
+        motion = self.motion_workers.get(camera_id)
+        if motion is None:
+            return None
+        return await asyncio.to_thread(motion.snapshot_jpeg, width)

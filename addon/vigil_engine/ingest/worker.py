@@ -22,10 +22,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import av
 from av.packet import Packet
+from av.video.stream import VideoStream
 
 from vigil_engine.clock import MAX_SLEW_PPM, EngineClock
 from vigil_engine.config import CameraConfig, EngineConfig
@@ -47,6 +48,18 @@ PROBE_INTERVAL_S = 0.5
 REANCHOR_THRESHOLD_MS = 2000.0
 
 ChangeCallback = Callable[[str, dict[str, Any]], None]
+
+
+class PacketTap(Protocol):
+    """Sees the recorded video packets (motion detection without a substream, snapshots).
+
+    Called in the camera's recording thread, so it must return at once: it copies what it
+    needs and hands it to its own thread.
+    """
+
+    def tap_session(self, video: VideoStream) -> None: ...
+    def tap_packet(self, packet: Packet[Any], utc_ms: int, keyframe: bool) -> None: ...
+    def tap_end(self) -> None: ...
 
 
 @dataclass
@@ -87,6 +100,7 @@ class CameraWorker:
         self._last_end_ms: int | None = None
         self._rates_at = 0.0
         self._gap_reason = "engine was not running"
+        self.tap: PacketTap | None = None
         self._thread = threading.Thread(target=self._run, name=f"camera-{camera.id}", daemon=True)
 
     # --- control, from any thread ---
@@ -102,6 +116,10 @@ class CameraWorker:
     @property
     def alive(self) -> bool:
         return self._thread.is_alive()
+
+    def set_packet_tap(self, tap: PacketTap | None) -> None:
+        """Set before ``start``: who else sees the video packets."""
+        self.tap = tap
 
     def set_recording(self, enabled: bool) -> None:
         """Turn recording on or off at run time (takes effect at the next keyframe)."""
@@ -393,12 +411,17 @@ class _Session:
         assert self._first_dts is not None
         self._settling = False
         self.anchor = self.w._new_anchor(self._first_dts, self.source.video.time_base, self._best_utc_ms)
+        if self.w.tap is not None:
+            self.w.tap.tap_session(self.source.video)
         pending, self._pending = self._pending, []
         for item in pending:
             self._handle(*item)
 
     def _handle(self, packet: Packet[Any], is_video: bool, pts: int, dts: int) -> None:
         w = self.w
+        if is_video and w.tap is not None and self.anchor is not None:
+            # Before the writer: muxing rebases the packet's timestamps in place.
+            w.tap.tap_packet(packet, round(self.anchor.at(pts)), packet.is_keyframe)
         if is_video and packet.is_keyframe and self.anchor is not None:
             want = w._recording_enabled
             writer = self.writer
@@ -426,3 +449,5 @@ class _Session:
             last_ms = self.anchor.at(writer.last_video_dts + writer.last_video_duration)
             self.w._finish(writer, max(round(last_ms), writer.start_ms + 1))
         self.writer = None
+        if self.w.tap is not None and self.anchor is not None:
+            self.w.tap.tap_end()

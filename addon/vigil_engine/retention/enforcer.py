@@ -1,7 +1,11 @@
 """Retention: delete the oldest footage long before the disk is full.
 
 Order of deletion, each step only while it is needed:
-1. per camera, segments older than its ``retention_days`` that no event protects;
+0. events past their own retention (``events.retention_days``, longer than continuous by
+   default), with their snapshots: the footage they protected becomes ordinary footage;
+1. per camera, segments older than its ``retention_days`` that no event protects; for a
+   camera in ``events`` record mode, every segment outside an event (with its pre/post
+   capture) once it can no longer become part of one;
 2. while storage exceeds the disk cap or free space is under the minimum: the globally
    oldest *unprotected* (continuous) segments first, then the oldest event footage.
 A segment being written is never in the index, so it can never be chosen. Files are
@@ -16,6 +20,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from vigil_engine.clock import EngineClock
 from vigil_engine.config import EngineConfig
@@ -23,10 +28,17 @@ from vigil_engine.status import StorageStatus
 from vigil_engine.storage.index import Index, SegmentRecord
 from vigil_engine.storage.layout import remove_empty_parents
 
+if TYPE_CHECKING:
+    from vigil_engine.events.manager import EventManager
+
 _LOGGER = logging.getLogger(__name__)
 DAY_MS = 86_400_000
 # Free a little more than strictly needed so we do not delete one segment per pass.
 HYSTERESIS = 0.02
+# In ``events`` mode a segment may still become pre-capture of an event that is not yet
+# confirmed: motion seen up to this long ago (detection latency, confirmation, the
+# recorder's settling) can still start an event whose start lies in the past.
+EVENT_MODE_GRACE_MS = 15_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +57,13 @@ class RetentionReport:
     deleted_by_age: int = 0
     deleted_for_space: int = 0
     deleted_protected: int = 0
+    deleted_outside_events: int = 0
+    events_expired: int = 0
     bytes_freed: int = 0
 
     @property
     def deleted(self) -> int:
-        return self.deleted_by_age + self.deleted_for_space + self.deleted_protected
+        return self.deleted_by_age + self.deleted_for_space + self.deleted_protected + self.deleted_outside_events
 
 
 class RetentionEnforcer:
@@ -60,16 +74,28 @@ class RetentionEnforcer:
         clock: EngineClock,
         status: StorageStatus,
         usage: Callable[[Path], DiskUsage] = disk_usage,
+        *,
+        events: EventManager | None = None,
+        publish: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> None:
         self.config = config
         self.index = index
         self.clock = clock
         self.status = status
         self._usage = usage
+        self._events = events
+        self._publish = publish or (lambda kind, data: None)
+        self._record_modes: dict[str, str] = {camera.id: camera.record for camera in config.cameras}
+        self._warned: set[str] = set()
+
+    def set_record_mode(self, camera_id: str, mode: str) -> None:
+        self._record_modes[camera_id] = mode
 
     def run_once(self) -> RetentionReport:
         report = RetentionReport()
         now = self.clock.now_ms()
+        if self._events is not None:
+            report.events_expired = self._events.expire(now)
         for camera in self.config.cameras:
             horizon = now - int(camera.retention_days * DAY_MS)
             while batch := self.index.expired_segments(camera.id, horizon, now):
@@ -77,20 +103,57 @@ class RetentionEnforcer:
                     report.bytes_freed += self._delete(segment)
                     report.deleted_by_age += 1
             self.index.delete_gaps_before(camera.id, horizon)
-        self._enforce_space(report, now)
+            if self._record_modes.get(camera.id) == "events":
+                grace = now - EVENT_MODE_GRACE_MS - int(camera.events.pre_capture * 1000)
+                while batch := self.index.expired_segments(camera.id, grace, now):
+                    for segment in batch:
+                        report.bytes_freed += self._delete(segment)
+                        report.deleted_outside_events += 1
+        shortfall = self._enforce_space(report, now)
+        self._check_horizon(now, shortfall)
         self.refresh_status()
         self.status.segments_deleted += report.deleted
         self.status.last_cleanup_ms = now
         if report.deleted:
             _LOGGER.info(
-                "Retention deleted %d segments (%d by age, %d for space, %d event) freeing %.1f MB",
+                "Retention deleted %d segments (%d by age, %d outside events, %d for space, %d event) freeing %.1f MB",
                 report.deleted,
                 report.deleted_by_age,
+                report.deleted_outside_events,
                 report.deleted_for_space,
                 report.deleted_protected,
                 report.bytes_freed / 1e6,
             )
+        if report.events_expired:
+            _LOGGER.info("Retention deleted %d expired events", report.events_expired)
         return report
+
+    def _warn(self, code: str, message: str) -> None:
+        """Publish a storage warning once per condition (again after it cleared)."""
+        if code in self._warned:
+            return
+        self._warned.add(code)
+        _LOGGER.warning("%s", message)
+        self._publish("storage_warning", {"code": code, "message": message, "active": True})
+
+    def _clear(self, code: str) -> None:
+        if code in self._warned:
+            self._warned.discard(code)
+            self._publish("storage_warning", {"code": code, "message": "", "active": False})
+
+    def _check_horizon(self, now: int, shortfall_days: float | None) -> None:
+        """Warn when space, not age, limits how far back footage goes (the retention won't fit)."""
+        if shortfall_days is not None:
+            self._warn(
+                "retention_not_met",
+                f"Space ran out after {shortfall_days:.1f} days of footage, less than the configured "
+                "retention: raise the disk cap, add space or shorten the retention",
+            )
+            return
+        oldest = self.index.oldest_start()
+        shortest = min((camera.retention_days for camera in self.config.cameras), default=0.0)
+        if oldest is None or (now - oldest) >= shortest * DAY_MS * 0.95:
+            self._clear("retention_not_met")
 
     def _bytes_to_free(self) -> int:
         """How far storage is over the cap or under the minimum free space (0 if fine)."""
@@ -106,16 +169,23 @@ class RetentionEnforcer:
             need = max(need, min_free - usage.free + int(min_free * HYSTERESIS))
         return need
 
-    def _enforce_space(self, report: RetentionReport, now: int) -> None:
+    def _enforce_space(self, report: RetentionReport, now: int) -> float | None:
+        """Delete for space; returns the age in days of the youngest footage deleted before
+        its retention was up (None if all deleted footage was past its retention anyway)."""
         need = self._bytes_to_free()
+        shortfall: float | None = None
         if need <= 0:
-            return
+            self._clear("storage_full")
+            return None
         for protected in (False, True):
             while need > 0:
                 batch = self.index.oldest_segments(now, protected=protected, limit=50)
                 if not batch:
                     break
                 for segment in batch:
+                    age_days = (now - segment.end_ms) / DAY_MS
+                    if age_days < self._retention_days(segment.camera_id):
+                        shortfall = age_days if shortfall is None else min(shortfall, age_days)
                     freed = self._delete(segment)
                     report.bytes_freed += freed
                     need -= max(freed, 1)
@@ -128,11 +198,20 @@ class RetentionEnforcer:
             if need <= 0:
                 break
         if need > 0:
-            _LOGGER.error(
-                "Storage is still %.1f MB over its limits with no footage left to delete: "
+            self._warn(
+                "storage_full",
+                f"Storage is still {need / 1e6:.1f} MB over its limits with no footage left to delete: "
                 "raise the disk cap or free space on the volume",
-                need / 1e6,
             )
+        else:
+            self._clear("storage_full")
+        return shortfall
+
+    def _retention_days(self, camera_id: str) -> float:
+        try:
+            return self.config.camera(camera_id).retention_days
+        except KeyError:
+            return 0.0  # footage of a camera no longer configured: no promise to keep
 
     def _delete(self, segment: SegmentRecord) -> int:
         path = self.config.recordings_path / segment.path

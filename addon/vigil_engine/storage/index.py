@@ -8,6 +8,7 @@ because a broken index must never be a reason to stop recording.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -16,10 +17,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
+
+from vigil_engine.events.model import EventKind, EventRecord, new_event_id
 
 _LOGGER = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cameras (
@@ -62,6 +66,31 @@ CREATE TABLE IF NOT EXISTS protected_ranges (
     keep_until_ms INTEGER
 );
 CREATE INDEX IF NOT EXISTS protected_camera ON protected_ranges (camera_id, protect_start_ms);
+-- Events; each also owns the protected range with the same id (its footage).
+CREATE TABLE IF NOT EXISTS events (
+    id TEXT PRIMARY KEY,
+    camera_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    start_ms INTEGER NOT NULL,
+    end_ms INTEGER,
+    pre_ms INTEGER NOT NULL,
+    post_ms INTEGER NOT NULL,
+    zones TEXT NOT NULL DEFAULT '[]',
+    peak_score REAL NOT NULL DEFAULT 0,
+    snapshot TEXT,
+    thumbnail TEXT,
+    label TEXT,
+    keep_until_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS events_camera_start ON events (camera_id, start_ms);
+CREATE INDEX IF NOT EXISTS events_start ON events (start_ms);
+-- Settings changed at run time (record mode, motion detection on/off) that outlive restarts.
+CREATE TABLE IF NOT EXISTS camera_settings (
+    camera_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (camera_id, key)
+);
 """
 
 # A segment is protected while any range of its camera overlaps it and has not expired.
@@ -143,9 +172,12 @@ class Index:
             if not check or check[0] != "ok":
                 raise IndexCorruptError(str(check[0] if check else "no answer"))
             conn.executescript(_SCHEMA)
-            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if row is None:
-                conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            # Every schema change so far only added tables (CREATE ... IF NOT EXISTS above).
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(SCHEMA_VERSION),),
+            )
         except BaseException:
             conn.close()
             raise
@@ -154,6 +186,16 @@ class Index:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+    def instance_id(self) -> str:
+        """A random id made once per index: tells one engine (site) from another."""
+        with self._tx() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'instance_id'").fetchone()
+            if row is not None:
+                return str(row[0])
+            value = new_event_id()
+            conn.execute("INSERT INTO meta (key, value) VALUES ('instance_id', ?)", (value,))
+            return value
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -279,11 +321,23 @@ class Index:
                 (gap.camera_id, gap.start_ms, gap.end_ms, gap.reason),
             )
 
-    def gaps(self, camera_id: str | None = None) -> list[GapRecord]:
-        if camera_id is None:
-            rows = self._query("SELECT * FROM gaps ORDER BY start_ms")
-        else:
-            rows = self._query("SELECT * FROM gaps WHERE camera_id = ? ORDER BY start_ms", (camera_id,))
+    def gaps(
+        self, camera_id: str | None = None, start_ms: int | None = None, end_ms: int | None = None
+    ) -> list[GapRecord]:
+        """Gaps overlapping [start_ms, end_ms), oldest first."""
+        clauses: list[str] = []
+        params: dict[str, object] = {}
+        if camera_id is not None:
+            clauses.append("camera_id = :camera")
+            params["camera"] = camera_id
+        if start_ms is not None:
+            clauses.append("end_ms > :start")
+            params["start"] = start_ms
+        if end_ms is not None:
+            clauses.append("start_ms < :end")
+            params["end"] = end_ms
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._query(f"SELECT * FROM gaps {where} ORDER BY start_ms, id", params)
         return [GapRecord(r["camera_id"], r["start_ms"], r["end_ms"], r["reason"], r["id"]) for r in rows]
 
     def delete_gaps_before(self, camera_id: str, before_ms: int) -> None:
@@ -301,6 +355,131 @@ class Index:
                 " protect_end_ms = excluded.protect_end_ms, keep_until_ms = excluded.keep_until_ms",
                 (range_id, camera_id, start_ms, end_ms, keep_until_ms),
             )
+
+    def unprotect(self, range_id: str) -> None:
+        with self._tx() as conn:
+            conn.execute("DELETE FROM protected_ranges WHERE id = ?", (range_id,))
+
+    # --- events ---
+    def save_event(self, event: EventRecord, keep_until_ms: int | None) -> None:
+        """Insert or update an event and the protected range of its footage, in one transaction."""
+        protect_end = None if event.end_ms is None else event.end_ms + event.post_ms
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO events (id, camera_id, kind, start_ms, end_ms, pre_ms, post_ms, zones, peak_score,"
+                " snapshot, thumbnail, label, keep_until_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET start_ms = excluded.start_ms, end_ms = excluded.end_ms,"
+                " zones = excluded.zones, peak_score = excluded.peak_score, snapshot = excluded.snapshot,"
+                " thumbnail = excluded.thumbnail, label = excluded.label, keep_until_ms = excluded.keep_until_ms",
+                (
+                    event.id,
+                    event.camera_id,
+                    event.kind,
+                    event.start_ms,
+                    event.end_ms,
+                    event.pre_ms,
+                    event.post_ms,
+                    json.dumps(list(event.zones)),
+                    event.peak_score,
+                    event.snapshot,
+                    event.thumbnail,
+                    event.label,
+                    keep_until_ms,
+                ),
+            )
+            conn.execute(
+                "INSERT INTO protected_ranges (id, camera_id, protect_start_ms, protect_end_ms, keep_until_ms)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET protect_start_ms = excluded.protect_start_ms,"
+                " protect_end_ms = excluded.protect_end_ms, keep_until_ms = excluded.keep_until_ms",
+                (event.id, event.camera_id, event.clip_start_ms, protect_end, keep_until_ms),
+            )
+
+    def event(self, event_id: str) -> EventRecord | None:
+        rows = self._query("SELECT * FROM events WHERE id = ?", (event_id,))
+        return _event(rows[0]) if rows else None
+
+    def events(
+        self,
+        camera_id: str | None = None,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        zone: str | None = None,
+        kind: str | None = None,
+        limit: int = 50,
+        before: tuple[int, str] | None = None,
+    ) -> list[EventRecord]:
+        """Events overlapping [start_ms, end_ms), newest first.
+
+        ``before`` is a keyset cursor (start_ms, id) of the last event of the previous page.
+        """
+        clauses: list[str] = []
+        params: dict[str, object] = {"limit": limit}
+        if camera_id is not None:
+            clauses.append("camera_id = :camera")
+            params["camera"] = camera_id
+        if start_ms is not None:
+            clauses.append("(end_ms IS NULL OR end_ms > :start)")
+            params["start"] = start_ms
+        if end_ms is not None:
+            clauses.append("start_ms < :end")
+            params["end"] = end_ms
+        if zone is not None:
+            clauses.append("EXISTS (SELECT 1 FROM json_each(events.zones) z WHERE z.value = :zone)")
+            params["zone"] = zone
+        if kind is not None:
+            clauses.append("kind = :kind")
+            params["kind"] = kind
+        if before is not None:
+            clauses.append("(start_ms < :before_ms OR (start_ms = :before_ms AND id < :before_id))")
+            params["before_ms"], params["before_id"] = before
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._query(f"SELECT * FROM events {where} ORDER BY start_ms DESC, id DESC LIMIT :limit", params)
+        return [_event(row) for row in rows]
+
+    def running_events(self) -> list[EventRecord]:
+        return [_event(row) for row in self._query("SELECT * FROM events WHERE end_ms IS NULL ORDER BY start_ms")]
+
+    def expired_events(self, now_ms: int, limit: int = 500) -> list[EventRecord]:
+        rows = self._query(
+            "SELECT * FROM events WHERE keep_until_ms IS NOT NULL AND keep_until_ms <= ? ORDER BY start_ms LIMIT ?",
+            (now_ms, limit),
+        )
+        return [_event(row) for row in rows]
+
+    def delete_event(self, event_id: str) -> None:
+        with self._tx() as conn:
+            conn.execute("DELETE FROM events WHERE id = ?", (event_id,))
+            conn.execute("DELETE FROM protected_ranges WHERE id = ?", (event_id,))
+
+    # --- settings changed at run time ---
+    def camera_settings(self, camera_id: str) -> dict[str, str]:
+        rows = self._query("SELECT key, value FROM camera_settings WHERE camera_id = ?", (camera_id,))
+        return {row["key"]: row["value"] for row in rows}
+
+    def set_camera_setting(self, camera_id: str, key: str, value: str) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO camera_settings (camera_id, key, value) VALUES (?, ?, ?)"
+                " ON CONFLICT (camera_id, key) DO UPDATE SET value = excluded.value",
+                (camera_id, key, value),
+            )
+
+
+def _event(row: sqlite3.Row) -> EventRecord:
+    return EventRecord(
+        id=row["id"],
+        camera_id=row["camera_id"],
+        kind=cast(EventKind, row["kind"]),
+        start_ms=row["start_ms"],
+        end_ms=row["end_ms"],
+        pre_ms=row["pre_ms"],
+        post_ms=row["post_ms"],
+        zones=tuple(json.loads(row["zones"])),
+        peak_score=row["peak_score"],
+        snapshot=row["snapshot"],
+        thumbnail=row["thumbnail"],
+        label=row["label"],
+    )
 
 
 def _segment(row: sqlite3.Row) -> SegmentRecord:

@@ -1,0 +1,50 @@
+"""Per-camera motion and event settings (parsed by ``config``, used by the detector and tracker).
+
+Polygons are in *normalised* coordinates, (0, 0) top-left to (1, 1) bottom-right, so one
+mask fits the main stream and the substream whatever their resolutions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+Point = tuple[float, float]
+Polygon = tuple[Point, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    """A named area with its own motion state (e.g. "driveway")."""
+
+    name: str
+    polygon: Polygon
+    # Share of the zone's own area that must change; None = the camera's min_area.
+    min_area: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MotionSettings:
+    enabled: bool = True
+    fps: float = 5.0  # analysed frames per second
+    # Luma difference (0-255) from the background that counts a pixel as changed.
+    threshold: int = 25
+    # Share (0-1) of the unmasked frame that must change to count as motion.
+    min_area: float = 0.003
+    masks: tuple[Polygon, ...] = ()
+    zones: tuple[Zone, ...] = ()
+    # Width of the analysed grey frame (height keeps the aspect ratio).
+    analysis_width: int = 320
+
+
+@dataclass(frozen=True, slots=True)
+class EventSettings:
+    # Motion must last this long (frame time) before an event starts; the event's start
+    # is still the first frame that moved.
+    confirm_seconds: float = 0.4
+    # The event ends once no motion has been seen for this long.
+    quiet_seconds: float = 5.0
+    pre_capture: float = 5.0
+    post_capture: float = 5.0
+    # Longer motion is split into events of at most this length.
+    max_seconds: float = 300.0
+    retention_days: float = 30.0
