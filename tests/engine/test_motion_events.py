@@ -13,8 +13,9 @@ fed by the same RTSP test camera, whose box moves from t=20 s to t=35 s of scene
 from __future__ import annotations
 
 import io
+import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +45,7 @@ class Scenario:
     reference_jpeg: bytes  # the door camera's still before any motion
 
 
-def _is(kind: str, camera_id: str) -> object:
+def _is(kind: str, camera_id: str) -> Callable[[BusMessage], bool]:
     return lambda m: m.kind == kind and m.data.get("camera_id") == camera_id
 
 
@@ -90,9 +91,9 @@ def _event_messages(scenario: Scenario, kind: str, camera_id: str) -> list[BusMe
 
 def _decode_jpeg(data: bytes) -> npt.NDArray[np.uint8]:
     assert data[:3] == b"\xff\xd8\xff"
-    with av.open(io.BytesIO(data), format="image2pipe") as container:
+    with av.open(io.BytesIO(data), "r", format="image2pipe") as container:
         frame = next(container.decode(video=0))
-        return frame.to_ndarray(format="gray")
+        return np.asarray(frame.to_ndarray(format="gray"), dtype=np.uint8)
 
 
 def test_event_starts_when_the_box_starts_moving_and_ends_after_the_quiet_time(scenario: Scenario) -> None:
@@ -109,7 +110,8 @@ def test_event_starts_when_the_box_starts_moving_and_ends_after_the_quiet_time(s
     assert event["id"] == started[0].data["event"]["id"]
     assert event["kind"] == "motion"
     assert abs(event["start_ms"] - expected_start) <= 500, event["start_ms"] - expected_start
-    assert abs(event["end_ms"] - (first.start_ms + MOTION_END_S * 1000)) <= 700
+    # A stopped box stays motion for about half a second (the detector's recent picture).
+    assert -300 <= event["end_ms"] - (first.start_ms + MOTION_END_S * 1000) <= 1200
     # Ended only after the quiet time had passed on the engine's clock.
     assert ended[0].published_mono - started[0].published_mono >= (MOTION_END_S - MOTION_START_S) + QUIET_S - 1.0
     assert event["pre_ms"] == PRE_S * 1000
@@ -120,14 +122,14 @@ def test_event_starts_when_the_box_starts_moving_and_ends_after_the_quiet_time(s
     assert stored is not None
     assert stored.end_ms == event["end_ms"]
     # The clip range (with pre and post capture) is covered by recorded footage, without holes.
+    clip_end = stored.clip_end_ms(0)
+    scenario.run.wait_for(
+        lambda m: m.kind == "segment" and m.data["camera_id"] == "door" and m.data["end_ms"] >= clip_end, 20
+    )
     clip = index.segments("door", stored.clip_start_ms, stored.clip_end_ms(0))
     assert clip[0].start_ms <= stored.clip_start_ms
     assert clip[-1].end_ms >= stored.clip_end_ms(0)
-    assert all(b.start_ms - a.end_ms <= 1 for a, b in itertools_pairwise(clip))
-
-
-def itertools_pairwise[T](items: list[T]) -> list[tuple[T, T]]:
-    return list(zip(items, items[1:], strict=False))
+    assert all(b.start_ms - a.end_ms <= 1 for a, b in itertools.pairwise(clip))
 
 
 def test_event_snapshot_is_a_jpeg_that_shows_the_box(scenario: Scenario) -> None:

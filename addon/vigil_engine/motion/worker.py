@@ -212,6 +212,7 @@ class MotionWorker:
                     "substream" if self._use_substream else "main stream",
                     self.camera.motion.fps,
                 )
+            assert analyzer is not None
             try:
                 if self._use_substream:
                     self._run_substream(analyzer)
