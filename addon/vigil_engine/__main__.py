@@ -36,9 +36,15 @@ async def _run(engine: Engine) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await engine.start()
+    # The API serves only a started engine and is closed before the engine stops.
+    from .api.server import ApiServer  # noqa: PLC0415 - aiohttp is loaded only when the engine runs
+
+    api = ApiServer(engine)
     try:
+        await api.start()
         await stop.wait()
     finally:
+        await api.stop()
         await engine.stop()
 
 

@@ -28,14 +28,14 @@ _LOGGER = logging.getLogger(__name__)
 KINDS = (
     "camera_online",  # {camera_id}
     "camera_offline",  # {camera_id, error}
-    "recording",  # {camera_id, recording}
+    "recording",  # {camera_id, recording}: on change only
     "segment",  # {camera_id, start_ms, end_ms}
-    "motion",  # {camera_id, zone (None = whole camera), active, score, at_ms, detected_mono}
-    "event_started",  # {event}
-    "event_updated",  # {event}
-    "event_ended",  # {event}
+    "motion",  # {camera_id, zone (None = whole camera), active, score, at_ms, first_seen_mono, detected_mono}
+    "event_started",  # {camera_id, event}
+    "event_updated",  # {camera_id, event}
+    "event_ended",  # {camera_id, event}
     "camera_settings",  # {camera_id, record_mode, motion_enabled}
-    "storage_warning",  # {code, message}
+    "storage_warning",  # {code, message, active}
 )
 DEFAULT_QUEUE = 1000
 

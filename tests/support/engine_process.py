@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 class EngineProcess:
     def __init__(self, workdir: Path, config: dict[str, Any]) -> None:
         self.workdir = workdir
-        self.config = {"storage_path": str(workdir / "storage"), **config}
+        # The API on a free loopback port unless a test asks otherwise (tests run in parallel
+        # with other engines; the default 0.0.0.0:8750 belongs to a real installation).
+        self.config = {"storage_path": str(workdir / "storage"), "api_host": "127.0.0.1", "api_port": 0, **config}
         self.config_path = workdir / "engine.yaml"
         self.log_path = workdir / "engine.log"
         self.proc: subprocess.Popen[bytes] | None = None

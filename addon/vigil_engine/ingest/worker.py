@@ -157,7 +157,14 @@ class CameraWorker:
             self._wait(backoff, failure.kind if failure else "ended")
             backoff = min(backoff * 2, BACKOFF_MAX_S)
         self.status.online = False
-        self.status.recording = False
+        self._set_recording_state(False)
+
+    def _set_recording_state(self, recording: bool) -> None:
+        """Status and one bus message per change (not per segment)."""
+        if self.status.recording == recording:
+            return
+        self.status.recording = recording
+        self._on_change("recording", {"camera_id": self.camera.id, "recording": recording})
 
     def _wait(self, delay: float, kind: str) -> None:
         """Sleep for the backoff delay, cut short when an unreachable camera answers again."""
@@ -183,7 +190,7 @@ class CameraWorker:
         self.status.last_error = message
         was_online = self.status.online
         self.status.online = False
-        self.status.recording = False
+        self._set_recording_state(False)
         self.status.fps, self.status.bitrate = 0.0, 0
         self._meter.reset()
         self._gap_reason = message
@@ -234,7 +241,7 @@ class CameraWorker:
                 self._update_rates(now)
         finally:
             session.finish()
-            self.status.recording = False
+            self._set_recording_state(False)
         return session.got_media
 
     def _new_anchor(self, dts: int, time_base: Any, utc_ms: float) -> _Anchor:
@@ -269,8 +276,7 @@ class CameraWorker:
         except (OSError, av.FFmpegError) as err:
             self._report_write_error(err)
             return None
-        self.status.recording = True
-        self._on_change("recording", {"camera_id": self.camera.id, "recording": True})
+        self._set_recording_state(True)
         return writer
 
     def _record_gap(self, start_ms: int, end_ms: int) -> None:
@@ -430,6 +436,8 @@ class _Session:
                 self.writer = None
             if self.writer is None and want:
                 self.writer = w._open_writer(self.source, self.anchor, dts)
+            elif not want:
+                w._set_recording_state(False)
         if self.writer is None:
             return
         try:

@@ -1,0 +1,93 @@
+"""What every request handler shares: the engine, the token's signer, the clip cache, footage lookups."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from vigil_engine.storage.index import Index, SegmentRecord
+
+from .auth import Signer
+from .clips import Clip, build_clip
+from .errors import ApiError, camera_not_found
+
+if TYPE_CHECKING:
+    from vigil_engine.engine import Engine
+
+    from .websocket import Connection
+
+CLIP_CACHE_ENTRIES = 8
+
+
+@dataclass(eq=False)
+class ApiContext:
+    engine: Engine
+    token: str
+    signer: Signer
+    connections: set[Connection] = field(default_factory=set)
+    _clips: OrderedDict[tuple[object, ...], Clip] = field(default_factory=OrderedDict)
+
+    @property
+    def index(self) -> Index:
+        index = self.engine.index
+        if index is None:
+            raise ApiError("internal_error", "the engine is not running")
+        return index
+
+    def require_camera(self, camera_id: str) -> str:
+        if camera_id not in self.engine.camera_ids():
+            raise camera_not_found(camera_id)
+        return camera_id
+
+    def segment_path(self, segment: SegmentRecord) -> Path | None:
+        """The segment's file, if the index's relative path stays inside the recordings folder."""
+        root = self.engine.config.recordings_path
+        path = root / segment.path
+        try:
+            if not path.resolve().is_relative_to(root.resolve()):
+                return None
+        except OSError:
+            return None
+        return path
+
+    def segment_files(self, camera_id: str, start_ms: int, end_ms: int) -> list[tuple[SegmentRecord, Path]]:
+        """Indexed segments of a camera overlapping ``[start_ms, end_ms)``, oldest first, with their files."""
+        found: list[tuple[SegmentRecord, Path]] = []
+        for segment in self.index.segments(camera_id, start_ms, end_ms):
+            path = self.segment_path(segment)
+            if path is not None:
+                found.append((segment, path))
+        return found
+
+    def find_segment(self, camera_id: str, start_ms: int, segment_id: int) -> tuple[SegmentRecord, Path]:
+        for segment, path in self.segment_files(camera_id, start_ms, start_ms + 1):
+            if segment.id == segment_id and segment.start_ms == start_ms:
+                return segment, path
+        raise ApiError("no_footage", "no such recording (it may have been deleted by retention)")
+
+    async def clip(self, camera_id: str, start_ms: int, end_ms: int) -> Clip:
+        """The clip of a range, from a small cache of recent ones (a player asks for many byte ranges)."""
+        files = await asyncio.to_thread(self.segment_files, camera_id, start_ms, end_ms)
+        if not files:
+            raise ApiError("no_footage", "no footage is stored in the requested range")
+        key = (camera_id, start_ms, end_ms, *((seg.id, seg.bytes) for seg, _path in files))
+        cached = self._clips.get(key)
+        if cached is not None:
+            self._clips.move_to_end(key)
+            return cached
+        try:
+            clip = await asyncio.to_thread(build_clip, files, start_ms, end_ms)
+        except LookupError:
+            raise ApiError("no_footage", "no footage is stored in the requested range") from None
+        self._clips[key] = clip
+        while len(self._clips) > CLIP_CACHE_ENTRIES:
+            self._clips.popitem(last=False)
+        return clip
+
+
+CONTEXT: web.AppKey[ApiContext] = web.AppKey("vigil_api", ApiContext)

@@ -1,0 +1,386 @@
+"""The OpenAPI 3.1 description of the HTTP endpoints, built from the same tables the server uses.
+
+``python -m vigil_engine.api.openapi`` prints it; ``docs/api/openapi.json`` is that output
+(the test suite checks it is current, that it lists exactly the server's routes, and fuzzes
+the server from it with schemathesis).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from vigil_engine import __version__
+
+from . import hls
+from .errors import ERROR_CODES
+from .messages import OBJECTS, SERVER_INFO, Fields
+from .params import EVENT_KINDS, MAX_TIME_MS, MAX_WIDTH, MIN_WIDTH, TIME_ZONE
+from .queries import MAX_PAGE
+
+_SCALARS = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean", "object": "object"}
+
+
+def type_schema(type_: str) -> dict[str, Any]:
+    """JSON Schema of a type written as in the protocol document."""
+    if type_.endswith(" or null"):
+        inner = type_schema(type_.removesuffix(" or null"))
+        return {"anyOf": [inner, {"type": "null"}]}
+    if type_.startswith("array of "):
+        return {"type": "array", "items": type_schema(type_.removeprefix("array of "))}
+    if type_ in OBJECTS:
+        return {"$ref": f"#/components/schemas/{type_}"}
+    return {"type": _SCALARS[type_]}
+
+
+def object_schema(fields: Fields) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {name: type_schema(type_) for name, type_ in fields},
+        "required": [name for name, _type in fields],
+    }
+
+
+def _wrapped(name: str, type_: str) -> dict[str, Any]:
+    return object_schema(((name, type_),))
+
+
+_CAMERA_ID = {
+    "name": "camera_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_]{0,63}$"},
+    "description": "The camera's id (a slug).",
+}
+_EVENT_ID = {
+    "name": "event_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+    "description": "The event's id: 32 hexadecimal characters.",
+}
+_SEGMENT = {
+    "name": "segment",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[0-9]{1,15}-[0-9]{1,15}$"},
+    "description": "A recording as listed in a playlist: `<start_ms>-<id>`.",
+}
+
+
+def _time(name: str, description: str, required: bool = True) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_TIME_MS},
+        "description": description,
+    }
+
+
+_START = _time("start_ms", "Start of the range: UTC milliseconds since the Unix epoch.")
+_END = _time("end_ms", "End of the range (exclusive): UTC milliseconds since the Unix epoch.")
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
+
+
+_COMMON_ERRORS = {
+    "400": _error("A parameter is missing, malformed or out of range (`invalid_argument`, `range_too_long`)."),
+    "401": _error("No token, a wrong token, a token in the wrong place, or a bad signature (`unauthorized`)."),
+    "403": _error("A signed path that has expired (`forbidden`)."),
+}
+
+
+def _json(description: str, schema: dict[str, Any], *not_found: str) -> dict[str, Any]:
+    responses: dict[str, Any] = {
+        "200": {"description": description, "content": {"application/json": {"schema": schema}}},
+        **_COMMON_ERRORS,
+    }
+    if not_found:
+        responses["404"] = _error(f"Not found ({', '.join(f'`{code}`' for code in not_found)}).")
+    return responses
+
+
+_CLIP_HEADERS = {
+    "X-Vigil-Start-Ms": {
+        "description": "UTC ms of the clip's first frame (the keyframe at or before the start asked for).",
+        "schema": {"type": "integer"},
+    },
+    "X-Vigil-End-Ms": {"description": "UTC ms of the end of the clip's last frame.", "schema": {"type": "integer"}},
+}
+
+
+def _binary(
+    description: str, content_type: str, *not_found: str, ranges: bool = False, clip: bool = False
+) -> dict[str, Any]:
+    body = {content_type: {"schema": {"type": "string", "format": "binary"}}}
+    ok: dict[str, Any] = {"description": description, "content": body}
+    if clip:
+        ok["headers"] = _CLIP_HEADERS
+    responses: dict[str, Any] = {"200": ok, **_COMMON_ERRORS}
+    if ranges:
+        responses["206"] = {"description": "The bytes asked for by the `Range` header.", "content": body}
+        if clip:
+            responses["206"]["headers"] = _CLIP_HEADERS
+        responses["416"] = _error("The `Range` header asks for bytes beyond the end (`range_not_satisfiable`).")
+    responses["404"] = _error(f"Not found ({', '.join(f'`{code}`' for code in not_found)}).")
+    return responses
+
+
+def _get(summary: str, parameters: list[dict[str, Any]], responses: dict[str, Any], tag: str) -> dict[str, Any]:
+    operation_id = summary.lower().replace("'", "").replace(" ", "_").replace("-", "_")
+    return {
+        "get": {
+            "summary": summary,
+            "operationId": operation_id,
+            "tags": [tag],
+            "parameters": parameters,
+            "responses": responses,
+        }
+    }
+
+
+def build_spec() -> dict[str, Any]:
+    schemas: dict[str, Any] = {name: object_schema(fields) for name, fields in OBJECTS.items()}
+    schemas["ErrorBody"] = {
+        "type": "object",
+        "properties": {
+            "error": {
+                "type": "object",
+                "properties": {"code": {"type": "string", "enum": sorted(ERROR_CODES)}, "message": {"type": "string"}},
+                "required": ["code", "message"],
+            }
+        },
+        "required": ["error"],
+    }
+    schemas["ServerInfo"] = object_schema(SERVER_INFO)
+    paths: dict[str, Any] = {
+        "/api/info": _get(
+            "Server info",
+            [],
+            _json("The same as the WebSocket's `server_info` message.", {"$ref": "#/components/schemas/ServerInfo"}),
+            "engine",
+        ),
+        "/api/cameras": _get(
+            "List cameras", [], _json("Every camera.", _wrapped("cameras", "array of Camera")), "cameras"
+        ),
+        "/api/cameras/{camera_id}": _get(
+            "Get camera",
+            [_CAMERA_ID],
+            _json("The camera.", _wrapped("camera", "Camera"), "camera_not_found"),
+            "cameras",
+        ),
+        "/api/cameras/{camera_id}/snapshot.jpg": _get(
+            "Latest snapshot",
+            [
+                _CAMERA_ID,
+                {
+                    "name": "width",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "integer", "minimum": MIN_WIDTH, "maximum": MAX_WIDTH},
+                    "description": "Scale the picture to this width (the height keeps the aspect ratio).",
+                },
+            ],
+            _binary("The camera's most recent frame as JPEG.", "image/jpeg", "camera_not_found", "no_snapshot"),
+            "media",
+        ),
+        "/api/cameras/{camera_id}/clip.mp4": _get(
+            "Camera clip",
+            [_CAMERA_ID, _START, _END],
+            _binary(
+                "An MP4 (faststart) of the range, at most 2 hours: from the last keyframe at or before `start_ms` "
+                "to the last frame before `end_ms`. Supports `Range` requests.",
+                "video/mp4",
+                "camera_not_found",
+                "no_footage",
+                ranges=True,
+                clip=True,
+            ),
+            "media",
+        ),
+        "/api/cameras/{camera_id}/vod.m3u8": _get(
+            "HLS playlist",
+            [_CAMERA_ID, _START, _END],
+            _binary(
+                "An HLS VOD playlist (fMP4) of the recordings overlapping the range (at most 24 hours), with "
+                "`EXT-X-PROGRAM-DATE-TIME` on each segment and `EXT-X-DISCONTINUITY` at gaps.",
+                hls.PLAYLIST_TYPE,
+                "camera_not_found",
+                "no_footage",
+            ),
+            "hls",
+        ),
+        "/api/cameras/{camera_id}/recordings/{segment}/init.mp4": _get(
+            "HLS init section",
+            [_CAMERA_ID, _SEGMENT],
+            _binary("The recording's `ftyp` + `moov`.", "video/mp4", "camera_not_found", "no_footage"),
+            "hls",
+        ),
+        "/api/cameras/{camera_id}/recordings/{segment}/media.m4s": _get(
+            "HLS media segment",
+            [
+                _CAMERA_ID,
+                _SEGMENT,
+                _time("base_ms", "The playlist's start (as the playlist gives it): decode times count from it."),
+            ],
+            _binary(
+                "The recording's fragments, decode times counted from `base_ms`.",
+                "video/mp4",
+                "camera_not_found",
+                "no_footage",
+                ranges=True,
+            ),
+            "hls",
+        ),
+        "/api/cameras/{camera_id}/summary": _get(
+            "Day summary",
+            [
+                _CAMERA_ID,
+                {
+                    "name": "date",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+                    "description": "The local date, YYYY-MM-DD.",
+                },
+                {
+                    "name": "time_zone",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "pattern": TIME_ZONE.pattern},
+                    "description": "An IANA time zone such as `Europe/Berlin` (an unknown one is `invalid_argument`); "
+                    "default: the engine's.",
+                },
+            ],
+            _json("What was recorded that day.", _wrapped("summary", "DaySummary"), "camera_not_found"),
+            "recordings",
+        ),
+        "/api/events": _get(
+            "List events",
+            [
+                {
+                    "name": "camera_id",
+                    "in": "query",
+                    "required": False,
+                    "schema": _CAMERA_ID["schema"],
+                    "description": "Only this camera's events.",
+                },
+                _time("start_ms", "Only events still running at or after this time.", required=False),
+                _time("end_ms", "Only events that started before this time.", required=False),
+                {
+                    "name": "zone",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_]{0,63}$"},
+                    "description": "Only events that saw motion in this zone.",
+                },
+                {
+                    "name": "kind",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "enum": list(EVENT_KINDS)},
+                },
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 50},
+                },
+                {
+                    "name": "cursor",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "pattern": "^[0-9]{1,15}[.][0-9a-f]{32}$"},
+                    "description": "`next_cursor` of the previous page.",
+                },
+            ],
+            _json(
+                "Events, newest first.",
+                object_schema((("events", "array of Event"), ("next_cursor", "string or null"))),
+                "camera_not_found",
+            ),
+            "events",
+        ),
+        "/api/events/{event_id}": _get(
+            "Get event", [_EVENT_ID], _json("The event.", _wrapped("event", "Event"), "event_not_found"), "events"
+        ),
+        "/api/events/{event_id}/snapshot.jpg": _get(
+            "Event snapshot",
+            [_EVENT_ID],
+            _binary("The event's snapshot (JPEG).", "image/jpeg", "event_not_found", "no_snapshot"),
+            "media",
+        ),
+        "/api/events/{event_id}/thumbnail.jpg": _get(
+            "Event thumbnail",
+            [_EVENT_ID],
+            _binary("The event's thumbnail (JPEG).", "image/jpeg", "event_not_found", "no_snapshot"),
+            "media",
+        ),
+        "/api/events/{event_id}/clip.mp4": _get(
+            "Event clip",
+            [_EVENT_ID],
+            _binary(
+                "An MP4 of the event's footage with its pre- and post-capture (up to now while it runs). "
+                "Supports `Range` requests.",
+                "video/mp4",
+                "event_not_found",
+                "no_footage",
+                ranges=True,
+                clip=True,
+            ),
+            "media",
+        ),
+        "/api/storage": _get(
+            "Storage status",
+            [],
+            _json("The storage volume and retention status.", _wrapped("storage", "Storage")),
+            "engine",
+        ),
+        "/api/openapi.json": _get(
+            "OpenAPI description",
+            [],
+            _json("This document.", {"type": "object"}),
+            "engine",
+        ),
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Vigil engine API",
+            "version": __version__,
+            "description": (
+                "HTTP endpoints of the Vigil NVR engine. Every endpoint needs `Authorization: Bearer <token>` "
+                "(or a path signed with the WebSocket command `sign_path`). Commands, live state and events are on "
+                "the WebSocket `/api/ws`, described in `websocket.md`. Times are UTC milliseconds since the epoch."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}, {"signedPath": []}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "The engine's API token."},
+                "signedPath": {
+                    "type": "apiKey",
+                    "in": "query",
+                    "name": "sig",
+                    "description": "A signature made by the WebSocket command `sign_path` (GET only, short-lived).",
+                },
+            },
+        },
+    }
+
+
+def main() -> None:
+    print(json.dumps(build_spec(), indent=2, sort_keys=False))
+
+
+if __name__ == "__main__":
+    main()
