@@ -32,9 +32,9 @@ machine, a small fraction of the cost of decoding the frame):
    toward the frame by ``rate x difference`` (time constant about :data:`BACKGROUND_SECONDS`:
    noise averages out, light drifting with the sun is followed), but by no more than
    :data:`LEARN_LIMIT` luma levels per second. A passing object therefore barely marks the
-   background (covering a pixel for 2 s moves it by 6 levels, far under the threshold) and a
-   person standing still stays motion for a long while, yet a car that parks 100 levels away
-   from the road's brightness stops being motion after about 25 s instead of never.
+   background (covering a pixel for 2 s moves it by 6 levels, far under the threshold). An
+   object that stops is no longer motion at once (step 3) but is learned into the background
+   only over tens of seconds (a car parked 100 levels from the road's brightness: about 25 s).
 
 Arithmetic, for speed (numpy passes over int16 cost a third of float32 ones here, and every
 pass over the frame counts): all per-pixel values are int16 in fixed point, 1/72 of a luma
@@ -64,7 +64,8 @@ from .settings import MotionSettings
 RECENT_SECONDS = 0.45
 # Side (pixels of the analysed frame) of the blocks in which a recent change makes every
 # background-changed pixel of the block and of its eight neighbours count as motion.
-NEAR_BLOCK = 8
+NEAR_BLOCK = 8  # must stay 8: one uint64 per block row, see _near
+_EIGHT_TRUE = np.uint64(0x0101010101010101)  # eight bools, all True, as one uint64
 # Time constant (seconds) of the background's running average for small differences (the rate
 # is rounded to a power of two per frame: the actual time constant is within 1.5x of this).
 BACKGROUND_SECONDS = 2.0
@@ -178,6 +179,7 @@ class _Layout:
         blur_rows = height - 2
         self.blocks = (-(-blur_rows // NEAR_BLOCK), -(-width // NEAR_BLOCK))
         self.padded = np.zeros((self.blocks[0] * NEAR_BLOCK, self.blocks[1] * NEAR_BLOCK), np.bool_)
+        self.expanded = np.zeros_like(self.padded)
         self.moving = np.empty(self.blur_size, np.bool_)
         # One spare element: the erosion reads one past the last row's end.
         self.changed = np.zeros(self.blur_size + 1, np.bool_)
@@ -342,20 +344,28 @@ class MotionDetector:
 
 
 def _near(layout: _Layout) -> None:
-    """Widen ``layout.moving`` to every pixel of a block that, or whose neighbour, has a change."""
+    """Widen ``layout.moving`` to every pixel of a block that, or whose neighbour, has a change.
+
+    Blocks are 8 pixels wide so that a block's row is one uint64 of eight bools: "any pixel of
+    the block" and "fill the block" are then whole-word operations on an eighth of the elements
+    (about ten times faster than a 4-D ``np.any`` and two ``np.repeat``, with the same result).
+    """
     rows, width = layout.blur_size // layout.width, layout.width
     moving = layout.moving.reshape(rows, width)
-    padded = layout.padded
+    padded = layout.padded  # its padding beyond rows x width stays False
     padded[:rows, :width] = moving
     hb, wb = layout.blocks
-    blocks: npt.NDArray[np.bool_] = np.any(padded.reshape(hb, NEAR_BLOCK, wb, NEAR_BLOCK), axis=(1, 3))
+    blocks: npt.NDArray[np.bool_] = np.any(padded.view(np.uint64).reshape(hb, NEAR_BLOCK, wb), axis=1)
     near = blocks.copy()
     near[1:] |= blocks[:-1]
     near[:-1] |= blocks[1:]
     wide = near.copy()
     wide[:, 1:] |= near[:, :-1]
     wide[:, :-1] |= near[:, 1:]
-    moving[:] = np.repeat(np.repeat(wide, NEAR_BLOCK, axis=0), NEAR_BLOCK, axis=1)[:rows, :width]
+    expanded = layout.expanded
+    fill: npt.NDArray[np.uint64] = np.multiply(wide, _EIGHT_TRUE, dtype=np.uint64)
+    expanded.view(np.uint64).reshape(hb, NEAR_BLOCK, wb)[...] = fill[:, None, :]
+    moving[...] = expanded[:rows, :width]
 
 
 def _bbox(grid: npt.NDArray[np.bool_], shape: tuple[int, ...]) -> tuple[float, float, float, float]:
