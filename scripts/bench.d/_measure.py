@@ -102,6 +102,16 @@ def status_kb(pid: int, key: str) -> int:
     return 0
 
 
+def mapped_files(pid: int) -> set[str]:
+    """Paths of the files mapped into the process (libraries, extension modules), from /proc/PID/maps."""
+    paths = set()
+    for line in _read(PROC / str(pid) / "maps").splitlines():
+        fields = line.split(None, 5)
+        if len(fields) == 6 and fields[5].startswith("/"):
+            paths.add(fields[5])
+    return paths
+
+
 def pss_kb(pid: int) -> int:
     """Proportional set size: each shared page counted as its share among the processes mapping it."""
     for line in _read(PROC / str(pid) / "smaps_rollup").splitlines():
@@ -123,6 +133,8 @@ class Measurement:
     hwm_kb: int = 0  # sum of VmHWM (each process's own peak) at the end of the window
     pss_kb: int = 0  # sum of PSS at the end of the window
     peak_pss_kb: int = 0  # max over the samples of the summed PSS
+    anon_kb: int = 0  # sum of RssAnon at the end of the window (heap, stacks, ...)
+    file_kb: int = 0  # sum of RssFile at the end of the window (mapped libraries and files)
     samples: int = 0
     exited: list[int] = field(default_factory=list)  # roots that ended during the window: figures incomplete
 
@@ -194,6 +206,12 @@ def measure(roots: Sequence[int], seconds: float, interval: float = 1.0, pss_eve
     result.cpu_s = result.user_s + result.sys_s
     pids = [pid for root in roots if root not in result.exited for pid in (root, *trees[root])]
     rss, result.hwm_kb, result.pss_kb = _memory(pids, with_pss=True)
+    for pid in pids:
+        try:
+            result.anon_kb += status_kb(pid, "RssAnon")
+            result.file_kb += status_kb(pid, "RssFile")
+        except ProcessGone:
+            continue
     result.peak_rss_kb = max(result.peak_rss_kb, rss)
     result.peak_pss_kb = max(result.peak_pss_kb, result.pss_kb)
     return result

@@ -26,9 +26,12 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _config(storage: Path, clip: Path, **extra: object) -> EngineConfig:
+    # Motion detection off: the clip's moving box would start events that protect footage, and these
+    # tests place every protection themselves (event-aware retention has its own tests).
+    off = {"enabled": False}
     cameras = extra.pop("cameras", None) or [
-        {"id": "a", "url": f"file://{clip}", "realtime": False, "loop": False, "retention_days": 1},
-        {"id": "b", "url": f"file://{clip}", "realtime": False, "loop": False, "retention_days": 2},
+        {"id": "a", "url": f"file://{clip}", "realtime": False, "loop": False, "retention_days": 1, "motion": off},
+        {"id": "b", "url": f"file://{clip}", "realtime": False, "loop": False, "retention_days": 2, "motion": off},
     ]
     return parse_config(
         {"storage_path": str(storage), "segment_seconds": 2, "min_free": "1MB", "cameras": cameras, **extra}

@@ -7,14 +7,16 @@ demos) and ``demo://`` (the built-in synthetic scene).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
 
 import av
@@ -26,7 +28,8 @@ from av.video.stream import VideoStream
 from vigil_engine.config import CameraConfig
 from vigil_engine.redact import redact, with_credentials
 
-from .demo import DemoSource
+if TYPE_CHECKING:
+    from .demo import DemoSource
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -67,36 +70,39 @@ class OpenedSource:
 
         Replayed files are paced per video frame, the way a camera's interleaved stream
         arrives: audio packets travel with the frame they precede rather than waking the
-        thread on their own.
+        thread on their own. This runs for every packet of every camera: it reads as few of
+        the packet's properties as it can (each is a call into PyAV).
         """
         streams = [self.video] + ([self.audio] if self.audio is not None else [])
         video = self.video
+        realtime = self.realtime
         tb = float(video.time_base) if video.time_base is not None else 0.0
-        start_mono: float | None = None
-        first_ts = 0.0
-        loop_base = 0.0
-        loop_length = 0.0
+        monotonic, sleep = time.monotonic, time.sleep
+        offset: float | None = None  # replayed files: monotonic time minus stream time
+        loop_base = 0.0  # stream time (s) added to the file's own on this pass over it
+        last_ts = 0.0  # the latest video time (s) replayed
         while True:
             try:
                 for packet in self.container.demux(streams):
-                    if packet.size == 0:
-                        continue
-                    if self.realtime and packet.stream is video and packet.dts is not None:
-                        ts = packet.dts * tb + loop_base
-                        if start_mono is None:
-                            start_mono, first_ts = time.monotonic(), ts
-                        loop_length = max(loop_length, ts - loop_base)
-                        delay = start_mono + (ts - first_ts) - time.monotonic()
-                        if delay > 0:
-                            time.sleep(delay)
+                    if not packet.size:
+                        continue  # the empty packets that flush decoders at the end
+                    if realtime and packet.stream is video:
+                        dts = packet.dts
+                        if dts is not None:
+                            ts = dts * tb + loop_base
+                            if offset is None:
+                                offset = monotonic() - ts
+                            last_ts = max(last_ts, ts)
+                            delay = offset + ts - monotonic()
+                            if delay > 0:
+                                sleep(delay)
                     yield packet
             except av.FFmpegError as err:
                 raise classify_error(err, read_timeout) from None
             if not self.loop:
                 return
             # Loop the file: the timestamp repair re-bases the backward jump.
-            loop_base += loop_length + self.frame_duration_s
-            loop_length = 0.0
+            loop_base = max(last_ts, loop_base) + self.frame_duration_s
             self.container.seek(0)
 
     def close(self) -> None:
@@ -107,13 +113,73 @@ class OpenedSource:
                 self._demo.close()
 
 
-# FFmpeg's stream probing buffers up to a few MB per source. When many cameras connect at
-# once (start-up, a network blip) their probes overlapping would multiply that peak, so
-# opens take turns, two at a time. A camera whose host does not answer holds its turn
-# until its open timeout: nobody waits for a turn longer than a second, so a dead camera
-# can never delay a healthy one by more than that.
-_OPENING = threading.BoundedSemaphore(2)
-_TURN_WAIT_S = 1.0
+class OpenTurns:
+    """Opens take turns, so that many cameras connecting at once do not all start at once.
+
+    What a camera costs when it connects comes in bursts. Probing decodes the first frames
+    of an H.264 stream (seven of them, to learn its decode delay) with a full-size decoder:
+    about 10 MB and 0.1 s of CPU per 1080p camera. Then the worker holds the first three
+    seconds of packets while it anchors the stream's time (about 1.5 MB at 4 Mbit/s), and
+    cameras that started together keep their keyframes and segment boundaries in step.
+    Thirty-two cameras connecting together (start-up, a network blip) would need all of that
+    at the same moment: several hundred MB, and both cores saturated while running cameras
+    wait for their turn to write (measured with scripts/bench record). So opens start at
+    least ``spacing_s`` apart, and at most ``limit`` run at once; but a camera whose host
+    does not answer must not hold up the others until its open timeout, so an open counts
+    against the ``limit`` only for its first ``stale_s`` seconds (after that it is waiting
+    on the network, not decoding). Waiters are served in arrival order. With the defaults,
+    files open four a second and RTSP cameras (an open takes about a second) two a second:
+    the 32nd of 32 cameras connecting together starts recording 8 s (files) or 16 s (RTSP)
+    after the first.
+    """
+
+    def __init__(self, limit: int, stale_s: float, spacing_s: float) -> None:
+        self.limit = limit
+        self.stale_s = stale_s
+        self.spacing_s = spacing_s
+        self._cond = threading.Condition()
+        self._running: list[float] = []  # start times of the opens in progress
+        self._queue: deque[object] = deque()
+        self._last_start = -float("inf")
+
+    def _wait_s(self, now: float) -> float:
+        """How long the head of the queue must still wait (0: it may start now)."""
+        fresh = sorted(t for t in self._running if now - t < self.stale_s)
+        wait = self._last_start + self.spacing_s - now
+        if len(fresh) >= self.limit:
+            # The turn frees when an open ends (notified) or when the right fresh one goes stale.
+            wait = max(wait, fresh[len(fresh) - self.limit] + self.stale_s - now)
+        return max(wait, 0.0)
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        ticket = object()
+        with self._cond:
+            self._queue.append(ticket)
+            try:
+                while True:
+                    now = time.monotonic()
+                    if self._queue[0] is ticket:
+                        wait = self._wait_s(now)
+                        if wait <= 0:
+                            break
+                        self._cond.wait(wait)
+                    else:
+                        self._cond.wait()
+            finally:
+                self._queue.remove(ticket)
+                self._cond.notify_all()  # the next in line may go now (or be next to wait)
+            start = self._last_start = time.monotonic()
+            self._running.append(start)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._running.remove(start)
+                self._cond.notify_all()
+
+
+_TURNS = OpenTurns(limit=2, stale_s=1.0, spacing_s=0.25)
 # What FFmpeg reads before it trusts the stream parameters. Cameras announce codecs in
 # their SDP; a second is plenty and keeps the open fast and its read-ahead burst short.
 PROBE_OPTIONS = {"analyzeduration": "1000000", "probesize": "1000000"}
@@ -121,12 +187,8 @@ PROBE_OPTIONS = {"analyzeduration": "1000000", "probesize": "1000000"}
 
 def open_source(camera: CameraConfig, open_timeout: float, read_timeout: float) -> OpenedSource:
     """Open the camera's main stream. Raises :class:`SourceError` with a clear message."""
-    has_turn = _OPENING.acquire(timeout=_TURN_WAIT_S)
-    try:
+    with _TURNS.turn():
         return _open_source(camera, open_timeout, read_timeout)
-    finally:
-        if has_turn:
-            _OPENING.release()
 
 
 def _open_source(camera: CameraConfig, open_timeout: float, read_timeout: float) -> OpenedSource:
@@ -135,6 +197,9 @@ def _open_source(camera: CameraConfig, open_timeout: float, read_timeout: float)
     demo: DemoSource | None = None
     try:
         if scheme == "demo":
+            # Imported here: the demo scene needs numpy, which a recorder of real cameras never loads.
+            from .demo import DemoSource  # noqa: PLC0415
+
             demo = DemoSource()
             container = av.open(demo.reader, "r", format="matroska", timeout=(open_timeout, read_timeout))
         elif scheme == "file":

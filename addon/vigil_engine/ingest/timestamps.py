@@ -34,6 +34,14 @@ class TimestampRepair:
         self.discontinuities = 0
 
     def fix(self, pts: int | None, dts: int | None, duration: int | None = None) -> tuple[int, int]:
+        last = self._last_dts
+        if dts is not None and pts is not None and last is not None:
+            # The common case, first and cheap: both timestamps, moving forward by a sane step.
+            new_dts = dts + self._offset
+            if 0 < new_dts - last <= self._max_forward:
+                self._last_dts = new_dts
+                new_pts = pts + self._offset
+                return (new_pts if new_pts > new_dts else new_dts), new_dts
         step = duration if duration and duration > 0 else self.frame_ticks
         raw = dts if dts is not None else pts
         if raw is None:
