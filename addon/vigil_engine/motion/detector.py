@@ -52,7 +52,7 @@ thread. It raises ``ValueError`` only for a frame it cannot analyse (not 2-D, or
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -253,16 +253,18 @@ class MotionDetector:
         np.greater(diff, np.int16(high), out=changed[: layout.blur_size])
         np.less(diff, np.int16(low), out=layout.below)
         np.logical_or(changed[: layout.blur_size], layout.below, out=changed[: layout.blur_size])
+        if np.count_nonzero(changed[: layout.blur_size]) < 4:
+            # Nothing a 2x2 erosion could keep: most frames of a quiet scene. Skip the motion
+            # masks and only learn (a third of the analysis cost saved on those frames).
+            return self._learn_quiet(frame, diff, shift, background, recent, layout.step)
         # ...and still changing: |frame - recent picture| > threshold; then the recent picture
-        # follows the frame (a right shift before the multiply: no int16 overflow).
+        # follows the frame.
         step = np.subtract(frame, recent, out=layout.step)
         np.abs(step, out=layout.moving_diff)
         np.greater(layout.moving_diff, np.int16(self._threshold), out=layout.moving)
         _near(layout)
         np.logical_and(changed[: layout.blur_size], layout.moving, out=changed[: layout.blur_size])
-        np.right_shift(step, 3, out=step)
-        np.multiply(step, self._recent_rate, out=step)
-        np.add(recent, step, out=recent)
+        self._follow(recent, step)
         # 2x2 erosion on the flat grid: the pixel, its right, lower and lower-right neighbours.
         size, width = layout.eroded_size, layout.width
         eroded = np.logical_and(changed[:size], changed[1 : size + 1], out=layout.eroded)
@@ -296,11 +298,7 @@ class MotionDetector:
                 bbox=None,
             )
 
-        # Learn, at most LEARN_LIMIT levels per second (the uncompensated difference, so the
-        # background also follows a brightness shift that was compensated above).
-        np.clip(diff, self._clip_low, self._clip_high, out=diff)
-        np.right_shift(diff, self._rate_shift, out=diff)
-        np.add(background, diff, out=background)
+        self._learn(background, diff)
 
         return MotionResult(
             motion=count > 0 and score >= self.settings.min_area,
@@ -313,6 +311,40 @@ class MotionDetector:
             global_change=False,
             bbox=_bbox(grid, gray.shape) if count else None,
         )
+
+    def _learn_quiet(
+        self, frame: Fixed, diff: Fixed, shift: int, background: Fixed, recent: Fixed, step: Fixed
+    ) -> MotionResult:
+        """What :meth:`analyze` does for a frame without changed pixels: learn, report nothing."""
+        self._follow(recent, np.subtract(frame, recent, out=step))
+        if abs(shift) >= self._global_shift:
+            self._settling = self._settle_frames + 1
+        if self._settling:
+            self._settling -= 1
+            np.copyto(background, frame)
+            np.copyto(recent, frame)
+            return replace(self._quiet(), global_change=True)
+        self._learn(background, diff)
+        return self._quiet()
+
+    def _follow(self, recent: Fixed, step: Fixed) -> None:
+        """The recent picture moves recent_rate/8 of ``step`` (frame - recent; overwritten) toward the frame.
+
+        A right shift before the multiply: no int16 overflow.
+        """
+        np.right_shift(step, 3, out=step)
+        np.multiply(step, self._recent_rate, out=step)
+        np.add(recent, step, out=recent)
+
+    def _learn(self, background: Fixed, diff: Fixed) -> None:
+        """Learn ``diff`` (frame - background; overwritten), at most LEARN_LIMIT levels per second.
+
+        The uncompensated difference, so the background also follows a brightness shift that
+        the comparison compensated.
+        """
+        np.clip(diff, self._clip_low, self._clip_high, out=diff)
+        np.right_shift(diff, self._rate_shift, out=diff)
+        np.add(background, diff, out=background)
 
     @staticmethod
     def _blur(gray: Gray, layout: _Layout) -> Fixed:
