@@ -24,6 +24,7 @@ from tests.api.client import WsClient
 from tests.engine.conftest import enable_loopback_sockets
 from tests.support.camera import RtspCamera
 from tests.support.engine_process import EngineProcess
+from tests.support.outside_hass import verify_cleanup  # noqa: F401 - replaces Home Assistant's check
 
 TOKEN = "test-token-5a1c7e0b9d2f4e6a8c3b"
 CAMERA_USER = "viewer"

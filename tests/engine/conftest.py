@@ -10,6 +10,7 @@ import pytest
 import pytest_socket
 
 from tests.support.engine_process import EngineProcess
+from tests.support.outside_hass import verify_cleanup  # noqa: F401 - replaces Home Assistant's check
 
 EngineFactory = Callable[..., EngineProcess]
 
