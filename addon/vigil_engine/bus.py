@@ -36,6 +36,7 @@ KINDS = (
     "event_ended",  # {camera_id, event}
     "camera_settings",  # {camera_id, record_mode, motion_enabled}
     "storage_warning",  # {code, message, active}
+    "camera_event",  # {camera_id, detection, topic, active, at_ms}: what an ONVIF camera itself reports
 )
 DEFAULT_QUEUE = 1000
 

@@ -7,10 +7,13 @@ Validation errors name the offending key and, for per-camera keys, the camera, e
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import voluptuous as vol
@@ -21,6 +24,10 @@ from .redact import SECRETS, url_secrets
 
 RecordMode = Literal["continuous", "events", "off"]
 RECORD_MODES: tuple[RecordMode, ...] = ("continuous", "events", "off")
+# What starts motion events: Vigil's own detector, the camera's ONVIF events, or either.
+MotionSource = Literal["own", "camera", "both"]
+MOTION_SOURCES: tuple[MotionSource, ...] = ("own", "camera", "both")
+_LOGGER = logging.getLogger(__name__)
 ADDON_OPTIONS = Path("/data/options.json")
 DEMO_URL = "demo://"
 DEFAULT_API_PORT = 8750
@@ -63,9 +70,28 @@ class DiskLimit:
 
 
 @dataclass(frozen=True, slots=True)
+class OnvifSettings:
+    """A camera found by its ONVIF address: streams, snapshot, PTZ and events come from the camera."""
+
+    host: str
+    port: int = 80
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    # Profile tokens; None: the highest resolution is the main stream, the smallest the substream.
+    main_profile: str | None = None
+    sub_profile: str | None = None
+    events: bool = True  # subscribe to the camera's own events (motion, people, vehicles)
+
+    @property
+    def address(self) -> str:
+        return f"onvif://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
 class CameraConfig:
     id: str
     name: str
+    # For an ONVIF camera: its onvif:// address until the stream URIs are resolved.
     url: str
     substream_url: str | None = None
     username: str | None = None
@@ -78,6 +104,8 @@ class CameraConfig:
     loop: bool = True
     motion: MotionSettings = field(default_factory=MotionSettings)
     events: EventSettings = field(default_factory=EventSettings)
+    onvif: OnvifSettings | None = None
+    motion_source: MotionSource = "own"
 
     @property
     def is_demo(self) -> bool:
@@ -151,8 +179,12 @@ def _stream_url(value: Any) -> str:
         raise vol.Invalid("expected a stream URL such as rtsp://camera/stream1")
     url: str = value.strip()
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    if scheme not in {"rtsp", "rtsps", "rtmp", "http", "https", "file", "demo"}:
-        raise vol.Invalid("unsupported URL scheme (use rtsp://, rtsps://, http(s)://, file:// or demo://)")
+    if scheme not in {"rtsp", "rtsps", "rtmp", "http", "https", "file", "demo", "onvif"}:
+        raise vol.Invalid("unsupported URL scheme (use rtsp://, rtsps://, http(s)://, file://, onvif:// or demo://)")
+    try:
+        urlsplit(url).port  # noqa: B018 - raises on a port that is not a number from 0 to 65535
+    except ValueError:
+        raise vol.Invalid("the URL's port must be a number from 1 to 65535") from None
     return url
 
 
@@ -162,6 +194,23 @@ def _time_zone(value: Any) -> str:
     except (ZoneInfoNotFoundError, ValueError) as err:
         raise vol.Invalid(f"unknown IANA time zone {value!r}") from err
     return str(value)
+
+
+def _api_token(value: Any) -> str | None:
+    if value is None or value == "":
+        return None  # generate one (the add-on's empty option means the same)
+    if not isinstance(value, str) or not 16 <= len(value) <= 256:
+        raise vol.Invalid("must be 16 to 256 characters long")
+    return value
+
+
+def _default_time_zone() -> str:
+    """The host's zone when it names one (the Supervisor sets ``TZ`` to Home Assistant's), else UTC."""
+    zone = os.environ.get("TZ", "").strip()
+    try:
+        return _time_zone(zone) if zone else "UTC"
+    except vol.Invalid:
+        return "UTC"
 
 
 def _point(value: Any) -> tuple[float, float]:
@@ -205,6 +254,7 @@ _MOTION = vol.Schema(
         vol.Optional("masks", default=list): [_polygon],
         vol.Optional("zones", default=list): [_ZONE],
         vol.Optional("analysis_width", default=320): vol.All(vol.Coerce(int), vol.Range(min=64, max=1280)),
+        vol.Optional("source", default="own"): vol.In(MOTION_SOURCES),
     },
     extra=vol.PREVENT_EXTRA,
 )
@@ -245,11 +295,26 @@ def _motion_settings(raw: dict[str, Any]) -> MotionSettings:
     )
 
 
+_ONVIF = vol.Schema(
+    {
+        vol.Required("host"): vol.All(str, vol.Strip, vol.Length(min=1, max=253)),
+        vol.Optional("port", default=80): vol.All(vol.Coerce(int), vol.Range(min=1, max=65535)),
+        vol.Optional("username"): vol.Any(None, str),
+        vol.Optional("password"): vol.Any(None, str),
+        vol.Optional("main_profile"): vol.Any(None, vol.All(str, vol.Length(min=1, max=64))),
+        vol.Optional("sub_profile"): vol.Any(None, vol.All(str, vol.Length(min=1, max=64))),
+        vol.Optional("events", default=True): bool,
+    },
+    extra=vol.PREVENT_EXTRA,
+)
+
 _CAMERA = vol.Schema(
     {
         vol.Required("id"): _slug,
         vol.Optional("name"): vol.All(str, vol.Length(min=1, max=100)),
-        vol.Required("url"): _stream_url,
+        # Either a stream URL or an ONVIF address (checked in parse_config, which names the camera).
+        vol.Optional("url"): _stream_url,
+        vol.Optional("onvif"): vol.Any(None, _ONVIF),
         vol.Optional("substream_url"): vol.Any(None, _stream_url),
         vol.Optional("username"): vol.Any(None, str),
         vol.Optional("password"): vol.Any(None, str),
@@ -271,7 +336,7 @@ _ENGINE = vol.Schema(
         vol.Optional("segment_seconds", default=10): vol.All(vol.Coerce(float), vol.Range(min=1, max=600)),
         vol.Optional("disk_cap"): _optional_size,
         vol.Optional("min_free", default="1GB"): _size,
-        vol.Optional("time_zone", default="UTC"): _time_zone,
+        vol.Optional("time_zone", default=_default_time_zone): _time_zone,
         vol.Optional("open_timeout", default=10): vol.All(vol.Coerce(float), vol.Range(min=1, max=120)),
         vol.Optional("read_timeout", default=5): vol.All(vol.Coerce(float), vol.Range(min=1, max=120)),
         vol.Optional("retention_interval", default=10): vol.All(vol.Coerce(float), vol.Range(min=0.2, max=3600)),
@@ -280,7 +345,7 @@ _ENGINE = vol.Schema(
         ),
         vol.Optional("api_host", default="0.0.0.0"): vol.All(str, vol.Length(min=1)),  # noqa: S104
         vol.Optional("api_port", default=DEFAULT_API_PORT): vol.All(vol.Coerce(int), vol.Range(min=0, max=65535)),
-        vol.Optional("api_token"): vol.Any(None, vol.All(str, vol.Length(min=16, max=256))),
+        vol.Optional("api_token"): _api_token,
         vol.Optional("cameras", default=list): [dict],
     },
     extra=vol.PREVENT_EXTRA,
@@ -297,6 +362,43 @@ def _format_error(err: vol.Invalid, prefix: str = "") -> str:
     elif message == "required key not provided":
         message = "is required"
     return f"{path or 'config'}: {message}"
+
+
+def _onvif_settings(cam: dict[str, Any], label: str) -> OnvifSettings | None:
+    raw = cam.get("onvif")
+    url = cam.get("url") or ""
+    if raw is None and url.lower().startswith("onvif://"):
+        # The short form (the add-on's): url: onvif://[user:password@]host[:port]
+        parts = urlsplit(url)
+        if not parts.hostname:
+            raise ConfigError(f"{label}.url: an onvif:// address needs a host")
+        raw = {
+            "host": parts.hostname,
+            "port": parts.port or 80,
+            "username": unquote(parts.username) if parts.username else None,
+            "password": unquote(parts.password) if parts.password else None,
+            "events": True,
+        }
+        cam = {**cam, "url": None}
+    if raw is None:
+        return None
+    if cam.get("url"):
+        raise ConfigError(f"{label}.onvif: give either onvif or url, not both")
+    if str(cam.get("substream_url") or "").lower().startswith("onvif://"):
+        raise ConfigError(f"{label}.substream_url: must be a stream URL (the camera's onvif address goes in url)")
+    # The camera's username/password serve for ONVIF too unless the onvif block has its own.
+    username = raw.get("username") or cam.get("username")
+    password = raw.get("password") or cam.get("password")
+    SECRETS.add(password)
+    return OnvifSettings(
+        host=raw["host"],
+        port=raw["port"],
+        username=username,
+        password=password,
+        main_profile=raw.get("main_profile"),
+        sub_profile=raw.get("sub_profile"),
+        events=raw["events"],
+    )
 
 
 def parse_config(raw: Any, base_dir: Path | None = None) -> EngineConfig:
@@ -324,7 +426,16 @@ def parse_config(raw: Any, base_dir: Path | None = None) -> EngineConfig:
         if cam["id"] in seen:
             raise ConfigError(f"{label}.id: duplicate camera id {cam['id']!r}")
         seen.add(cam["id"])
-        url_user, url_password = url_secrets(cam["url"])
+        onvif = _onvif_settings(cam, label)
+        if onvif is None and not cam.get("url"):
+            raise ConfigError(f"{label}.url: is required (or give the camera's onvif address)")
+        if onvif is None and cam["motion"]["source"] != "own":
+            # Only an ONVIF camera reports events; the add-on's form cannot tie the two keys.
+            _LOGGER.warning("%s.motion.source: camera events need an ONVIF camera; using Vigil's detector", label)
+            cam["motion"]["source"] = "own"
+        # An ONVIF camera's url is its address (no login) until its stream URIs are resolved.
+        url = onvif.address if onvif is not None else cam["url"]
+        url_user, url_password = url_secrets(url)
         SECRETS.add(cam.get("password"), url_password)
         if cam.get("substream_url"):
             SECRETS.add(url_secrets(cam["substream_url"])[1])
@@ -332,10 +443,11 @@ def parse_config(raw: Any, base_dir: Path | None = None) -> EngineConfig:
             CameraConfig(
                 id=cam["id"],
                 name=cam.get("name") or cam["id"].replace("_", " ").title(),
-                url=cam["url"],
+                url=url,
                 substream_url=cam.get("substream_url"),
-                username=cam.get("username") or url_user,
-                password=cam.get("password"),
+                # An ONVIF camera's RTSP streams take the ONVIF login (injected into their URLs).
+                username=onvif.username if onvif is not None else cam.get("username") or url_user,
+                password=onvif.password if onvif is not None else cam.get("password"),
                 record=cast(RecordMode, cam["record"]),
                 retention_days=cam["retention_days"],
                 enabled=cam["enabled"],
@@ -343,6 +455,8 @@ def parse_config(raw: Any, base_dir: Path | None = None) -> EngineConfig:
                 loop=cam["loop"],
                 motion=motion,
                 events=EventSettings(**cam["events"]),
+                onvif=onvif,
+                motion_source=cast(MotionSource, cam["motion"]["source"]),
             )
         )
 

@@ -8,12 +8,12 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .bus import BusMessage, EventBus
 from .clock import EngineClock
-from .config import RECORD_MODES, EngineConfig, RecordMode
+from .config import RECORD_MODES, CameraConfig, EngineConfig, RecordMode
 from .events.manager import EventManager
 from .events.model import EventRecord
 from .ingest.worker import CameraWorker
@@ -23,6 +23,11 @@ from .retention.enforcer import RetentionEnforcer
 from .status import CameraStatus, StorageStatus
 from .storage.index import Index
 from .storage.reconcile import ReconcileReport, reconcile
+
+if TYPE_CHECKING:
+    from .onvif.camera import OnvifCamera
+    from .onvif.feed import CameraEventFeed
+    from .onvif.topics import CameraDetection
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -35,6 +40,10 @@ class UnknownCameraError(KeyError):
 
 class EventStateError(RuntimeError):
     """The command does not fit the event's state (e.g. ending an event that is not running)."""
+
+
+class CameraUnavailableError(RuntimeError):
+    """The camera cannot do that now (an ONVIF camera not connected yet) or at all (no PTZ)."""
 
 
 class Engine:
@@ -61,6 +70,10 @@ class Engine:
         self._retention_task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        # ONVIF cameras: their sessions, their resolved configs (stream URIs) and event feeds.
+        self.onvif_cameras: dict[str, OnvifCamera] = {}
+        self._resolved: dict[str, CameraConfig] = {cam.id: cam for cam in config.cameras if cam.onvif is None}
+        self._feeds: dict[str, CameraEventFeed] = {}
 
     def add_listener(self, listener: Listener) -> Callable[[], None]:
         """A callback run in the publishing thread for every bus message (kind, data)."""
@@ -104,24 +117,76 @@ class Engine:
         for cam in cfg.cameras:
             if not cam.enabled:
                 continue
-            worker = CameraWorker(
-                cam,
-                cfg,
-                index,
-                self.clock,
-                self.camera_status[cam.id],
-                on_change=self._emit,
-                on_disk_error=self.request_cleanup,
-            )
-            worker.set_recording(self._record_mode[cam.id] != "off")
-            self.workers[cam.id] = worker
-            motion = MotionWorker(cam, cfg, self.clock, self.events, self._emit, worker)
-            motion.set_enabled(self._motion_enabled[cam.id])
-            self.motion_workers[cam.id] = motion
-            worker.start()
-            motion.start()
+            if cam.onvif is not None:
+                self._start_onvif(cam)
+            else:
+                self._start_camera(cam)
         self._retention_wakeup = asyncio.Event()
         self._retention_task = asyncio.create_task(self._retention_loop(), name="retention")
+
+    def _start_camera(self, cam: CameraConfig) -> None:
+        """Start recording and motion detection of a camera whose stream URLs are known."""
+        if self._stopping or self.index is None or self.events is None:
+            return
+        cfg = self.config
+        self._resolved[cam.id] = cam
+        worker = CameraWorker(
+            cam,
+            cfg,
+            self.index,
+            self.clock,
+            self.camera_status[cam.id],
+            on_change=self._emit,
+            on_disk_error=self.request_cleanup,
+        )
+        worker.set_recording(self._record_mode[cam.id] != "off")
+        self.workers[cam.id] = worker
+        motion = MotionWorker(cam, cfg, self.clock, self.events, self._emit, worker)
+        motion.set_enabled(self._detector_on(cam.id))
+        self.motion_workers[cam.id] = motion
+        worker.start()
+        motion.start()
+
+    def _detector_on(self, camera_id: str) -> bool:
+        """Vigil's own detector runs unless the camera's events alone start events."""
+        return self._motion_enabled[camera_id] and self.config.camera(camera_id).motion_source != "camera"
+
+    def _start_onvif(self, cam: CameraConfig) -> None:
+        """Resolve the camera's streams over ONVIF in the background, then start it; run its events."""
+        # Imported here: zeep and the ONVIF client load only when a camera uses ONVIF.
+        from .onvif.camera import OnvifCamera  # noqa: PLC0415
+        from .onvif.feed import CameraEventFeed  # noqa: PLC0415
+
+        assert self.events is not None
+        feed = CameraEventFeed(
+            cam.id,
+            self.events.camera(cam.id),
+            self.clock,
+            self._emit,
+            starts_events=lambda: cam.motion_source != "own" and self._motion_enabled[cam.id],
+            frame_source=lambda: self._latest_frame(cam.id),
+        )
+        self._feeds[cam.id] = feed
+
+        def on_detection(detection: CameraDetection) -> None:
+            feed.detection(detection)
+
+        onvif = OnvifCamera(cam, self.camera_status[cam.id], self._start_camera, on_detection)
+        self.onvif_cameras[cam.id] = onvif
+        onvif.start()
+
+    def _latest_frame(self, camera_id: str) -> Any:
+        motion = self.motion_workers.get(camera_id)
+        return motion.latest_frame() if motion is not None else None
+
+    def onvif_camera(self, camera_id: str) -> OnvifCamera:
+        """The camera's ONVIF session holder; :class:`CameraUnavailableError` for a camera without ONVIF."""
+        self._check_camera(camera_id)
+        onvif = self.onvif_cameras.get(camera_id)
+        if onvif is None:
+            reason = "is disabled" if not self.config.camera(camera_id).enabled else "has no onvif address"
+            raise CameraUnavailableError(f"camera {camera_id} {reason}")
+        return onvif
 
     def request_cleanup(self) -> None:
         """Run retention now (thread-safe): a write failed, perhaps for want of space."""
@@ -147,6 +212,10 @@ class Engine:
         # Not cancelled: a pass runs in a thread that cancelling would not stop, and it must
         # not delete files after the index is closed (their rows would outlive them).
         self._stopping = True
+        for feed in self._feeds.values():
+            await feed.close()
+        for onvif in self.onvif_cameras.values():
+            await onvif.close()
         if self._retention_task is not None and self._retention_wakeup is not None:
             self._retention_wakeup.set()
             await self._retention_task
@@ -204,14 +273,29 @@ class Engine:
             event_retention_days=cam.events.retention_days,
             pre_capture=cam.events.pre_capture,
             post_capture=cam.events.post_capture,
+            motion_source=cam.motion_source,
+            onvif=cam.onvif is not None,
+            device=None,
+            ptz=False,
         )
+        onvif = self.onvif_cameras.get(camera_id)
+        if onvif is not None and onvif.resolved is not None:
+            state.update(
+                device=onvif.resolved.info.as_dict(),
+                ptz=onvif.resolved.has_ptz,
+                has_substream=(resolved := self._resolved.get(camera_id)) is not None
+                and resolved.substream_url is not None,
+            )
         return state
 
     def stream_url(self, camera_id: str, substream: bool = False) -> str:
         """The camera's stream URL *with credentials*, for a client that plays it directly
         (Home Assistant's stream). Only the authenticated API's dedicated command returns it."""
         self._check_camera(camera_id)
-        cam = self.config.camera(camera_id)
+        cam = self._resolved.get(camera_id)
+        if cam is None:
+            reason = self.camera_status[camera_id].last_error or "not connected yet"
+            raise CameraUnavailableError(f"camera {camera_id}: its ONVIF stream address is unknown: {reason}")
         url = cam.substream_url if substream and cam.substream_url else cam.url
         return with_credentials(url, cam.username, cam.password)
 
@@ -269,13 +353,15 @@ class Engine:
             await asyncio.to_thread(self.index.set_camera_setting, camera_id, "motion_enabled", "1" if enabled else "0")
         motion = self.motion_workers.get(camera_id)
         if motion is not None:
-            motion.set_enabled(enabled)
+            motion.set_enabled(self._detector_on(camera_id))
         self._settings_changed(camera_id)
 
     async def start_manual_event(self, camera_id: str, label: str | None = None) -> EventRecord:
         """Start a manual event (ends by ``end_manual_event`` or after the maximum event length)."""
         self._check_camera(camera_id)
         assert self.events is not None
+        if not self.config.camera(camera_id).enabled:
+            raise EventStateError(f"camera {camera_id} is disabled: it records nothing to keep")
         motion = self.motion_workers.get(camera_id)
         frame = motion.latest_frame() if motion is not None else None
         return await asyncio.to_thread(self.events.start_manual, camera_id, label, frame)

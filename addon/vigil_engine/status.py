@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -39,6 +39,8 @@ class StorageStatus:
     oldest_footage_ms: int | None = None  # the retention horizon
     segments_deleted: int = 0
     last_cleanup_ms: int | None = None
+    # Storage warnings in force: [{code, message}] (see RetentionEnforcer).
+    warnings: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

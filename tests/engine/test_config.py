@@ -65,6 +65,8 @@ def test_addon_options_json_uses_the_same_schema(tmp_path: Path) -> None:
         ({"disk_cap": "lots"}, "disk_cap: expected a size"),
         ({"disk_cap": "120%"}, "disk_cap: a percentage must be between 0 and 100"),
         ({"time_zone": "Mars/Olympus"}, "time_zone: unknown IANA time zone"),
+        ({"cameras": [{"id": "porch", "url": "rtsp://cam:99999/x"}]}, "cameras[porch].url: the URL's port must be"),
+        ({"api_token": "short"}, "api_token: must be 16 to 256 characters long"),
         ({"segment_seconds": 0}, "segment_seconds:"),
         ({"surprise": True}, "surprise: unknown key"),
         (["not", "a", "mapping"], "expected a mapping"),
@@ -95,6 +97,17 @@ def test_sizes_and_defaults() -> None:
     assert parse_config({"disk_cap": "512MiB"}).disk_cap == DiskLimit(bytes=512 * 1024**2)
     assert parse_config({}).cameras == ()
     assert demo_config(Path("/tmp/x")).cameras[0].url == "demo://"
+
+
+def test_time_zone_defaults_to_the_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The Supervisor hands add-ons Home Assistant's zone in TZ; a bad or missing one means UTC.
+    monkeypatch.setenv("TZ", "Australia/Adelaide")
+    assert parse_config({}).time_zone == "Australia/Adelaide"
+    assert parse_config({"time_zone": "Asia/Kolkata"}).time_zone == "Asia/Kolkata"
+    monkeypatch.setenv("TZ", "Nowhere/Special")
+    assert parse_config({}).time_zone == "UTC"
+    monkeypatch.delenv("TZ")
+    assert parse_config({}).time_zone == "UTC"
 
 
 def test_malformed_config_exits_with_a_clear_message(tmp_path: Path) -> None:

@@ -1,8 +1,11 @@
 """Who may use the API: one bearer token, and short-lived signed paths for players.
 
 The token is ``api_token`` from the configuration or, when that is not set, one generated
-on the first start and kept in ``<storage>/api_token`` (mode 0600): the add-on's
-discovery script reads it from there to hand it to Home Assistant. It is compared in
+on the first start and kept in ``api_token`` (mode 0600) beside the index database: the
+add-on's discovery script reads it from there to hand it to Home Assistant. Beside the
+database, not in the storage folder: the add-on keeps footage under /media, which Home
+Assistant's media browser shows to every user, and the database under /data, which it
+does not. It is compared in
 constant time and never logged (it is registered with the log redactor).
 
 Only the ``Authorization: Bearer <token>`` header authenticates an HTTP request. A token

@@ -24,6 +24,8 @@ ERROR_CODES: dict[str, int] = {
     "not_found": 404,
     "method_not_allowed": 405,
     "event_state": 409,
+    "camera_unavailable": 409,
+    "camera_error": 502,
     "range_not_satisfiable": 416,
     "internal_error": 500,
 }

@@ -57,7 +57,28 @@ OBJECTS: Final[dict[str, Fields]] = {
         ("event_retention_days", "number"),
         ("pre_capture", "number"),
         ("post_capture", "number"),
+        ("motion_source", "string"),
+        ("onvif", "boolean"),
+        ("device", "Device or null"),
+        ("ptz", "boolean"),
     ),
+    "Device": (
+        ("manufacturer", "string or null"),
+        ("model", "string or null"),
+        ("firmware_version", "string or null"),
+        ("serial_number", "string or null"),
+        ("hardware_id", "string or null"),
+    ),
+    "DiscoveredDevice": (
+        ("endpoint", "string"),
+        ("address", "string"),
+        ("host", "string"),
+        ("port", "integer"),
+        ("name", "string or null"),
+        ("hardware", "string or null"),
+        ("scopes", "array of string"),
+    ),
+    "Preset": (("token", "string"), ("name", "string or null")),
     "Event": (
         ("id", "string"),
         ("camera_id", "string"),
@@ -79,7 +100,9 @@ OBJECTS: Final[dict[str, Fields]] = {
         ("oldest_footage_ms", "integer or null"),
         ("segments_deleted", "integer"),
         ("last_cleanup_ms", "integer or null"),
+        ("warnings", "array of StorageWarning"),
     ),
+    "StorageWarning": (("code", "string"), ("message", "string")),
     "DaySummary": (
         ("camera_id", "string"),
         ("date", "string"),
@@ -187,6 +210,24 @@ COMMANDS: Final[dict[str, Command]] = {
         ),
     ),
     "unsubscribe": Command((), (("subscribed", "boolean"),)),
+    "discover": Command(
+        (Arg("seconds", "number", required=False), Arg("address", "string", required=False)),
+        (("devices", "array of DiscoveredDevice"),),
+    ),
+    "ptz_move": Command(
+        (
+            _CAMERA,
+            Arg("pan", "number", required=False),
+            Arg("tilt", "number", required=False),
+            Arg("zoom", "number", required=False),
+            Arg("seconds", "number", required=False),
+        ),
+        (("camera_id", "string"),),
+    ),
+    "ptz_stop": Command((_CAMERA,), (("camera_id", "string"),)),
+    "ptz_zoom": Command((_CAMERA, Arg("zoom", "number")), (("camera_id", "string"),)),
+    "ptz_goto_preset": Command((_CAMERA, Arg("preset", "string")), (("camera_id", "string"), ("preset", "string"))),
+    "ptz_presets": Command((_CAMERA,), (("camera_id", "string"), ("presets", "array of Preset"))),
 }
 
 EVENTS: Final[dict[str, Fields]] = {
@@ -206,6 +247,13 @@ EVENTS: Final[dict[str, Fields]] = {
     "event_ended": (("camera_id", "string"), ("event", "Event")),
     "camera_settings": (("camera_id", "string"), ("record_mode", "string"), ("motion_enabled", "boolean")),
     "storage_warning": (("code", "string"), ("message", "string"), ("active", "boolean")),
+    "camera_event": (
+        ("camera_id", "string"),
+        ("detection", "string"),
+        ("topic", "string"),
+        ("active", "boolean"),
+        ("at_ms", "integer"),
+    ),
 }
 
 

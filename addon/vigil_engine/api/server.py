@@ -159,7 +159,7 @@ class ApiServer:
 
     async def start(self) -> None:
         config = self.engine.config
-        token = await asyncio.to_thread(load_or_create_token, config.storage_path, config.api_token)
+        token = await asyncio.to_thread(load_or_create_token, config.db_path.parent, config.api_token)
         self.ctx = ApiContext(engine=self.engine, token=token, signer=Signer(token))
         self._runner = web.AppRunner(
             create_app(self.ctx), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S

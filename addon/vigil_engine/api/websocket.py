@@ -23,7 +23,7 @@ from aiohttp import WSMsgType, web
 from yarl import URL
 
 from vigil_engine.bus import Subscription, SubscriptionOverflow
-from vigil_engine.engine import EventStateError, UnknownCameraError
+from vigil_engine.engine import CameraUnavailableError, EventStateError, UnknownCameraError
 
 from . import params, queries
 from .auth import MAX_SIGNATURE_SECONDS, SIGNATURE_PARAM, token_matches
@@ -44,6 +44,7 @@ from .messages import (
     project,
     result_message,
 )
+from .onvif_commands import ONVIF_HANDLERS
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -212,6 +213,9 @@ class Connection:
             return
         except EventStateError as err:
             self._send_error(message_id, ApiError("event_state", str(err)))
+            return
+        except CameraUnavailableError as err:
+            self._send_error(message_id, ApiError("camera_unavailable", str(err)))
             return
         except Exception:
             _LOGGER.exception("WebSocket command %s failed", command)
@@ -409,6 +413,7 @@ HANDLERS: dict[str, Handler] = {
     "sign_path": _sign_path,
     "subscribe": _subscribe,
     "unsubscribe": _unsubscribe,
+    **ONVIF_HANDLERS,
 }
 
 

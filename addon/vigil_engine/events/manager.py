@@ -51,6 +51,8 @@ class CameraEvents:
         self._written_score = -1.0
         self._written_at = 0.0
         self._latest_frame: av.VideoFrame | None = None
+        # What the camera itself reports (ONVIF events) while it feeds the tracker.
+        self._camera_labels: frozenset[str] = frozenset()
 
     @property
     def motion_active(self) -> bool:
@@ -69,6 +71,27 @@ class CameraEvents:
             self._apply(self.tracker.observe(obs))
             if not self.tracker.active and not self.tracker.event_running:
                 self._best_frame, self._best_score = None, -1.0
+
+    def observe_camera(self, obs: Observation, labels: frozenset[str], frame: av.VideoFrame | None) -> None:
+        """The camera reports detections (``labels``): one more moving observation, like a detector frame."""
+        with self._lock:
+            self._camera_labels = labels
+            self.observe(obs, frame)
+            event = self._motion_event
+            if event is None or event.kind != "camera":
+                return
+            # What the camera saw during the event: a person joining the motion shows in the label.
+            seen = sorted(set((event.label or "").split(", ")) - {""} | labels)
+            if ", ".join(seen) != event.label:
+                event = replace(event, label=", ".join(seen))
+                self._motion_event = event
+                self.manager.save(event)
+                self.manager.publish("event_updated", {"camera_id": self.camera.id, "event": event.as_dict()})
+
+    def observe_camera_end(self) -> None:
+        """The camera reports nothing active any more; the tracker ends motion and event as it goes quiet."""
+        with self._lock:
+            self._camera_labels = frozenset()
 
     def idle(self, now_ms: int) -> None:
         with self._lock:
@@ -106,16 +129,19 @@ class CameraEvents:
 
     def _start_motion_event(self, change: EventStarted) -> None:
         settings = self.camera.events
+        labels = self._camera_labels
         event = EventRecord(
             id=new_event_id(),
             camera_id=self.camera.id,
-            kind="motion",
+            # Started by what the camera reported (ONVIF events) or by Vigil's own detector.
+            kind="camera" if labels else "motion",
             start_ms=change.start_ms,
             end_ms=None,
             pre_ms=round(settings.pre_capture * 1000),
             post_ms=round(settings.post_capture * 1000),
             zones=tuple(sorted(self.tracker.active_zones)),
             peak_score=max(self._best_score, 0.0),
+            label=", ".join(sorted(labels)) if labels else None,
         )
         event = self._write_snapshot(event, self._best_frame)
         self._written_score = self._best_score

@@ -133,12 +133,14 @@ class RetentionEnforcer:
         if code in self._warned:
             return
         self._warned.add(code)
+        self.status.warnings = [*self.status.warnings, {"code": code, "message": message}]
         _LOGGER.warning("%s", message)
         self._publish("storage_warning", {"code": code, "message": message, "active": True})
 
     def _clear(self, code: str) -> None:
         if code in self._warned:
             self._warned.discard(code)
+            self.status.warnings = [w for w in self.status.warnings if w["code"] != code]
             self._publish("storage_warning", {"code": code, "message": "", "active": False})
 
     def _check_horizon(self, now: int, shortfall_days: float | None) -> None:
