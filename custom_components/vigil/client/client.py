@@ -1,0 +1,645 @@
+"""Async client of the Vigil engine API: one WebSocket for commands and events, HTTP for media.
+
+The client takes its ``aiohttp.ClientSession`` from the caller (Home Assistant's shared
+session) and never closes it. Use it in one of two ways:
+
+* ``await client.connect()`` then commands, for a short conversation (a config flow);
+* ``await client.run(listener)`` to keep one connection open for as long as the task runs:
+  it subscribes to events, hands the subscription's state snapshot and every event to the
+  listener *in protocol order* (the snapshot is delivered from the reader itself, so no
+  event can overtake it), and reconnects with exponential backoff and jitter when the
+  connection drops. Only a refused token ends ``run`` (with :class:`InvalidAuth`); every
+  other failure (engine down, schema mismatch after an update, garbage) is reported to
+  the listener and retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from collections.abc import AsyncIterator, Callable, Mapping
+from functools import partial
+from typing import Any, Final, Protocol
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import aiohttp
+
+from .errors import (
+    CannotConnect,
+    ConnectionClosed,
+    InvalidAuth,
+    InvalidMessage,
+    InvalidServer,
+    SchemaVersionMismatch,
+    VigilError,
+    command_error,
+)
+from .models import (
+    Camera,
+    EngineEvent,
+    Event,
+    EventPage,
+    Preset,
+    RecordMode,
+    ServerInfo,
+    SignedPath,
+    Storage,
+    Subscription,
+    parse_event,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+SCHEMA_VERSION: Final = 1
+DEFAULT_PORT: Final = 8750
+WS_PATH: Final = "/api/ws"
+CLOSE_UNAUTHORIZED: Final = 4001
+CLOSE_TOO_SLOW: Final = 4002
+MAX_MESSAGE_SIZE: Final = 16 * 1024 * 1024
+CHUNK_SIZE: Final = 256 * 1024
+CLOSE_TIMEOUT: Final = 2.0
+# How long a media answer may stall before the engine counts as gone (a player that stops
+# reading stalls it too, through back pressure).
+MEDIA_READ_TIMEOUT: Final = 300.0
+
+
+class ClientListener(Protocol):
+    """What :meth:`VigilClient.run` reports to. Called on the event loop; must not block."""
+
+    def on_connected(self, info: ServerInfo, subscription: Subscription) -> None:
+        """A connection is up and subscribed: the subscription holds the current state."""
+
+    def on_event(self, event: EngineEvent) -> None:
+        """An event pushed by the engine."""
+
+    def on_disconnected(self, error: VigilError) -> None:
+        """The connection dropped, or a connection attempt failed (called once per attempt)."""
+
+
+def normalize_url(url: str) -> str:
+    """The engine's base HTTP URL from what a user types.
+
+    ``192.168.1.5``, ``192.168.1.5:8750``, ``http://host:8750/``, ``ws://host:8750/api/ws``
+    all become ``http://host:8750``; ``https``/``wss`` become ``https``. Raises
+    ``ValueError`` for anything without a host.
+    """
+    text = url.strip()
+    if "://" not in text:
+        text = f"http://{text}"
+    parts = urlsplit(text)
+    scheme = {"http": "http", "ws": "http", "https": "https", "wss": "https"}.get(parts.scheme.lower())
+    if scheme is None or not parts.hostname:
+        raise ValueError(f"not an engine URL: {url!r}")
+    try:
+        port = parts.port
+    except ValueError as err:
+        raise ValueError(f"not an engine URL: {url!r}") from err
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    if port is None and scheme == "http":
+        port = DEFAULT_PORT
+    netloc = host if port is None else f"{host}:{port}"  # userinfo dropped: the token authenticates
+    path = parts.path.rstrip("/")
+    path = path.removesuffix(WS_PATH)
+    return urlunsplit((scheme, netloc, path, "", ""))
+
+
+def _items(result: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    items = result.get(key) or []
+    if not isinstance(items, list) or not all(isinstance(item, Mapping) for item in items):
+        raise InvalidMessage(f"field {key!r} must be a list of objects")
+    return items
+
+
+def _is_compatible(info: ServerInfo) -> bool:
+    return info.min_schema_version <= SCHEMA_VERSION <= info.schema_version
+
+
+class VigilClient:
+    """One engine: its WebSocket (commands and events) and its HTTP endpoints."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        token: str,
+        *,
+        connect_timeout: float = 10.0,
+        command_timeout: float = 10.0,
+    ) -> None:
+        self._session = session
+        self.base_url = normalize_url(url)
+        scheme = "wss" if self.base_url.startswith("https") else "ws"
+        self.ws_url = f"{scheme}{self.base_url.removeprefix('https').removeprefix('http')}{WS_PATH}"
+        self._token = token
+        self._connect_timeout = connect_timeout
+        self._command_timeout = command_timeout
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._pending: dict[str, asyncio.Future[Mapping[str, Any]]] = {}
+        self._inline: dict[str, Callable[[Mapping[str, Any]], None]] = {}
+        self._event_handler: Callable[[EngineEvent], None] | None = None
+        self._next_id = 0
+        self.server_info: ServerInfo | None = None
+        self._stopping = False
+
+    # --- connection ------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._ws is not None and not self._ws.closed
+
+    async def connect(self) -> ServerInfo:
+        """Open the WebSocket, authenticate and check the schema version.
+
+        Raises :class:`CannotConnect`, :class:`InvalidAuth`, :class:`InvalidServer` or
+        :class:`SchemaVersionMismatch` (the socket is closed again in every case).
+        """
+        if self.connected:
+            assert self.server_info is not None
+            return self.server_info
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                ws = await self._session.ws_connect(
+                    self.ws_url,
+                    max_msg_size=MAX_MESSAGE_SIZE,
+                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=CLOSE_TIMEOUT),
+                )
+        except aiohttp.WSServerHandshakeError as err:
+            if err.status in (502, 503, 504):
+                raise CannotConnect(f"{self.base_url}: HTTP {err.status} from a proxy") from err
+            raise InvalidServer(f"{self.base_url}: no Vigil engine WebSocket (HTTP {err.status})") from err
+        except (aiohttp.ClientError, OSError, TimeoutError) as err:
+            raise CannotConnect(f"{self.base_url}: {err or type(err).__name__}") from err
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                info = await self._handshake(ws)
+        except TimeoutError as err:
+            await ws.close()
+            raise CannotConnect(f"{self.base_url}: no answer to the authentication") from err
+        except BaseException:
+            await ws.close()
+            raise
+        self._ws = ws
+        self.server_info = info
+        return info
+
+    async def _handshake(self, ws: aiohttp.ClientWebSocketResponse) -> ServerInfo:
+        try:
+            await ws.send_str(json.dumps({"type": "auth", "token": self._token}))
+            msg = await ws.receive()
+        except (aiohttp.ClientError, OSError) as err:
+            raise CannotConnect(f"{self.base_url}: {err}") from err
+        if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED):
+            if CLOSE_UNAUTHORIZED in (ws.close_code, msg.data):
+                raise InvalidAuth("the engine refused the API token")
+            raise CannotConnect(f"{self.base_url}: the connection closed during authentication")
+        if msg.type is aiohttp.WSMsgType.ERROR:
+            raise CannotConnect(f"{self.base_url}: {ws.exception()}")
+        if msg.type is not aiohttp.WSMsgType.TEXT:
+            raise InvalidServer(f"{self.base_url}: a binary answer to the authentication")
+        try:
+            data = json.loads(msg.data)
+        except ValueError as err:
+            raise InvalidServer(f"{self.base_url}: the answer is not JSON") from err
+        if not isinstance(data, dict):
+            raise InvalidServer(f"{self.base_url}: the answer is not a JSON object")
+        if data.get("type") == "error":
+            error = data.get("error") or {}
+            if isinstance(error, dict) and error.get("code") == "unauthorized":
+                raise InvalidAuth("the engine refused the API token")
+            raise InvalidServer(f"{self.base_url}: unexpected error {error!r}")
+        if data.get("type") != "server_info":
+            raise InvalidServer(f"{self.base_url}: the first message is not server_info")
+        info = ServerInfo.from_dict(data)
+        if not _is_compatible(info):
+            raise SchemaVersionMismatch(info.schema_version, info.min_schema_version, SCHEMA_VERSION)
+        return info
+
+    async def disconnect(self) -> None:
+        """Close the WebSocket (a running :meth:`run` stops too)."""
+        self._stopping = True
+        await self._close()
+
+    async def _close(self) -> None:
+        ws, self._ws = self._ws, None
+        if ws is not None and not ws.closed:
+            await ws.close()
+        reader, self._reader = self._reader, None
+        if reader is not None and reader is not asyncio.current_task() and not reader.done():
+            # The closed socket ends the reader by itself; cancel it only if it hangs.
+            await asyncio.wait({reader}, timeout=CLOSE_TIMEOUT)
+            if not reader.done():
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reader
+        self._fail_pending(ConnectionClosed("the connection to the engine closed"))
+
+    def _fail_pending(self, error: VigilError) -> None:
+        pending, self._pending = self._pending, {}
+        self._inline.clear()
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(error)
+
+    # --- the reader --------------------------------------------------------------------------
+
+    def _ensure_reader(self) -> asyncio.Task[None]:
+        """The task reading the open socket (started on first use)."""
+        assert self._ws is not None
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.get_running_loop().create_task(self._read_loop(self._ws), name="vigil-client-reader")
+            # Outside run() nobody awaits the reader: fetch its exception so none goes unretrieved.
+            self._reader.add_done_callback(lambda task: task.cancelled() or task.exception())
+        return self._reader
+
+    async def _read_loop(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Read until the socket closes; then raise why (ConnectionClosed or InvalidAuth)."""
+        try:
+            async for msg in ws:
+                if msg.type is aiohttp.WSMsgType.TEXT:
+                    self._dispatch(msg.data)
+                elif msg.type is aiohttp.WSMsgType.ERROR:
+                    break
+        finally:
+            if self._ws is ws:
+                self._ws = None
+            self._fail_pending(ConnectionClosed("the connection to the engine closed"))
+        code = ws.close_code
+        if code == CLOSE_UNAUTHORIZED:
+            raise InvalidAuth("the engine refused the API token")
+        reason = {CLOSE_TOO_SLOW: "the client fell too far behind", 1001: "the engine is stopping"}.get(
+            code or 0, f"close code {code}"
+        )
+        raise ConnectionClosed(f"the connection to the engine closed ({reason})")
+
+    def _dispatch(self, text: str) -> None:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            _LOGGER.warning("Ignoring a message from the engine that is not JSON")
+            return
+        if not isinstance(data, dict):
+            _LOGGER.warning("Ignoring a message from the engine that is not an object")
+            return
+        kind = data.get("type")
+        if kind == "event":
+            handler = self._event_handler
+            if handler is None:
+                return
+            try:
+                event = parse_event(str(data.get("event")), data.get("data") or {})
+            except InvalidMessage as err:
+                _LOGGER.warning("Ignoring a malformed %s event from the engine: %s", data.get("event"), err)
+                return
+            try:
+                handler(event)
+            except Exception:  # a listener's bug must not end the connection
+                _LOGGER.exception("Error handling the engine's %s event", data.get("event"))
+        elif kind in ("result", "error"):
+            message_id = data.get("message_id")
+            future = self._pending.pop(message_id, None) if isinstance(message_id, str) else None
+            inline = self._inline.pop(message_id, None) if isinstance(message_id, str) else None
+            if kind == "error":
+                error = data.get("error")
+                if not isinstance(error, dict):
+                    error = {}
+                exc = command_error(str(error.get("code", "unknown")), str(error.get("message", "")))
+                if future is not None and not future.done():
+                    future.set_exception(exc)
+                elif future is None:
+                    _LOGGER.debug("Engine error for no command: %s", exc)
+                return
+            result = data.get("result")
+            if not isinstance(result, dict):
+                if future is not None and not future.done():
+                    future.set_exception(InvalidMessage("a result that is not an object"))
+                return
+            if inline is not None:
+                # Run before the next message is read: nothing may overtake this result.
+                try:
+                    inline(result)
+                except Exception as err:  # a bad snapshot or a listener's bug: fail the command
+                    if not isinstance(err, VigilError):
+                        _LOGGER.exception("Error handling the engine's answer")
+                        err = InvalidMessage(f"cannot handle the answer: {err}")
+                    if future is not None and not future.done():
+                        future.set_exception(err)
+                    return
+            if future is not None and not future.done():
+                future.set_result(result)
+
+    # --- commands ----------------------------------------------------------------------------
+
+    async def command(
+        self,
+        command: str,
+        args: Mapping[str, Any] | None = None,
+        *,
+        inline: Callable[[Mapping[str, Any]], None] | None = None,
+    ) -> Mapping[str, Any]:
+        """Send a command and return its result object; raises :class:`CommandError`."""
+        ws = self._ws
+        if ws is None or ws.closed:
+            raise ConnectionClosed("not connected to the engine")
+        self._ensure_reader()
+        self._next_id += 1
+        message_id = str(self._next_id)
+        future: asyncio.Future[Mapping[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[message_id] = future
+        if inline is not None:
+            self._inline[message_id] = inline
+        message: dict[str, Any] = {"message_id": message_id, "command": command}
+        if args:
+            message["args"] = {key: value for key, value in args.items() if value is not None}
+        try:
+            await ws.send_str(json.dumps(message))
+            async with asyncio.timeout(self._command_timeout):
+                return await future
+        except TimeoutError as err:
+            # An engine that does not answer is taken for dead (this is the keepalive: without
+            # it a vanished host would look connected until TCP gives up): drop the socket so
+            # that run() reconnects.
+            if not ws.closed:
+                await ws.close()
+            raise CannotConnect(f"the engine did not answer {command} within {self._command_timeout:g} s") from err
+        except (aiohttp.ClientError, ConnectionResetError, RuntimeError) as err:
+            raise ConnectionClosed(f"cannot send {command}: {err}") from err
+        finally:
+            self._pending.pop(message_id, None)
+            self._inline.pop(message_id, None)
+
+    async def get_server_info(self) -> ServerInfo:
+        return ServerInfo.from_dict(await self.command("get_server_info"))
+
+    # --- ONVIF PTZ (velocities and steps from -1 to 1) ---
+
+    async def ptz_move(
+        self,
+        camera_id: str,
+        *,
+        pan: float | None = None,
+        tilt: float | None = None,
+        zoom: float | None = None,
+        seconds: float | None = None,
+    ) -> None:
+        args = {"camera_id": camera_id, "pan": pan, "tilt": tilt, "zoom": zoom, "seconds": seconds}
+        await self.command("ptz_move", args)
+
+    async def ptz_stop(self, camera_id: str) -> None:
+        await self.command("ptz_stop", {"camera_id": camera_id})
+
+    async def ptz_zoom(self, camera_id: str, zoom: float) -> None:
+        await self.command("ptz_zoom", {"camera_id": camera_id, "zoom": zoom})
+
+    async def ptz_goto_preset(self, camera_id: str, preset: str) -> None:
+        await self.command("ptz_goto_preset", {"camera_id": camera_id, "preset": preset})
+
+    async def ptz_presets(self, camera_id: str) -> list[Preset]:
+        result = await self.command("ptz_presets", {"camera_id": camera_id})
+        return [Preset.from_dict(item) for item in _items(result, "presets")]
+
+    async def list_cameras(self) -> list[Camera]:
+        result = await self.command("list_cameras")
+        return [Camera.from_dict(item) for item in result.get("cameras") or []]
+
+    async def get_camera(self, camera_id: str) -> Camera:
+        return Camera.from_dict((await self.command("get_camera", {"camera_id": camera_id}))["camera"])
+
+    async def get_stream_url(self, camera_id: str, *, substream: bool = False) -> str:
+        """The camera's stream URL *with its credentials*: treat it as a secret."""
+        result = await self.command("get_stream_url", {"camera_id": camera_id, "substream": substream})
+        url = result.get("url")
+        if not isinstance(url, str):
+            raise InvalidMessage("get_stream_url: no url")
+        return url
+
+    async def set_record_mode(self, camera_id: str, mode: RecordMode | str) -> RecordMode:
+        result = await self.command("set_record_mode", {"camera_id": camera_id, "record_mode": str(mode)})
+        return RecordMode(result.get("record_mode", str(mode)))
+
+    async def set_motion_detection(self, camera_id: str, enabled: bool) -> bool:
+        result = await self.command("set_motion_detection", {"camera_id": camera_id, "enabled": enabled})
+        return bool(result.get("enabled", enabled))
+
+    async def start_manual_event(self, camera_id: str, label: str | None = None) -> Event:
+        result = await self.command("start_manual_event", {"camera_id": camera_id, "label": label})
+        return Event.from_dict(result["event"])
+
+    async def end_manual_event(self, camera_id: str) -> Event:
+        return Event.from_dict((await self.command("end_manual_event", {"camera_id": camera_id}))["event"])
+
+    async def list_events(
+        self,
+        *,
+        camera_id: str | None = None,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        zone: str | None = None,
+        kind: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> EventPage:
+        args = {
+            "camera_id": camera_id,
+            "start_ms": start_ms,
+            "end_ms": end_ms,
+            "zone": zone,
+            "kind": kind,
+            "limit": limit,
+            "cursor": cursor,
+        }
+        return EventPage.from_dict(await self.command("list_events", args))
+
+    async def get_event(self, event_id: str) -> Event:
+        return Event.from_dict((await self.command("get_event", {"event_id": event_id}))["event"])
+
+    async def get_storage(self) -> Storage:
+        return Storage.from_dict((await self.command("get_storage"))["storage"])
+
+    async def get_day_summary(self, camera_id: str, day: str, time_zone: str | None = None) -> Mapping[str, Any]:
+        """What was recorded on a local day (``YYYY-MM-DD`` in the IANA ``time_zone``): the DaySummary object."""
+        result = await self.command("get_day_summary", {"camera_id": camera_id, "date": day, "time_zone": time_zone})
+        summary = result.get("summary")
+        if not isinstance(summary, Mapping):
+            raise InvalidMessage("get_day_summary: no summary")
+        return summary
+
+    async def sign_path(self, path: str, expires_in: int | None = None) -> SignedPath:
+        return SignedPath.from_dict(await self.command("sign_path", {"path": path, "expires_in": expires_in}))
+
+    async def subscribe(
+        self,
+        events: list[str] | None = None,
+        camera_ids: list[str] | None = None,
+        *,
+        on_result: Callable[[Subscription], None] | None = None,
+    ) -> Subscription:
+        """Start the event stream; ``on_result`` runs before any event is handed on."""
+        parsed: list[Subscription] = []
+
+        def inline(result: Mapping[str, Any]) -> None:
+            subscription = Subscription.from_dict(result)
+            parsed.append(subscription)
+            if on_result is not None:
+                on_result(subscription)
+
+        await self.command("subscribe", {"events": events, "camera_ids": camera_ids}, inline=inline)
+        return parsed[0]
+
+    # --- keeping one connection open ---------------------------------------------------------
+
+    async def run(
+        self,
+        listener: ClientListener,
+        *,
+        events: list[str] | None = None,
+        initial_backoff: float = 0.5,
+        max_backoff: float = 30.0,
+    ) -> None:
+        """Stay connected and subscribed until cancelled (or the token is refused).
+
+        Uses the connection :meth:`connect` opened, if there is one. Raises
+        :class:`InvalidAuth` when the engine refuses the token; everything else is handed
+        to ``listener.on_disconnected`` and retried after ``initial_backoff`` seconds,
+        doubling to ``max_backoff`` (with +-20 % jitter). The backoff starts over after a
+        connection that got as far as subscribing.
+        """
+        self._stopping = False
+        self._event_handler = listener.on_event
+        delay = initial_backoff
+        try:
+            while not self._stopping:
+                try:
+                    info = await self.connect()
+                    reader = self._ensure_reader()
+                    await self.subscribe(events, on_result=partial(listener.on_connected, info))
+                    delay = initial_backoff
+                    try:
+                        await reader
+                    except asyncio.CancelledError:
+                        task = asyncio.current_task()
+                        if task is not None and task.cancelling():
+                            raise  # run() itself is being cancelled
+                        raise ConnectionClosed("the connection to the engine closed") from None
+                except InvalidAuth as err:
+                    await self._close()
+                    listener.on_disconnected(err)
+                    raise
+                except (VigilError, aiohttp.ClientError, OSError) as err:
+                    await self._close()
+                    if self._stopping:
+                        return
+                    error = err if isinstance(err, VigilError) else ConnectionClosed(str(err))
+                    listener.on_disconnected(error)
+                    _LOGGER.debug("Reconnecting to %s in %.1f s after: %s", self.base_url, delay, error)
+                    await asyncio.sleep(delay * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not crypto
+                    delay = min(delay * 2, max_backoff)
+        finally:
+            self._event_handler = None
+            await self._close()
+
+    # --- HTTP --------------------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token}"}
+
+    async def _raise_for_status(self, response: aiohttp.ClientResponse) -> None:
+        if response.status < 400:
+            return
+        code, message = f"http_{response.status}", response.reason or ""
+        with contextlib.suppress(ValueError, aiohttp.ClientError, UnicodeDecodeError):
+            body = await response.json(content_type=None)
+            if isinstance(body, dict) and isinstance(body.get("error"), dict):
+                code = str(body["error"].get("code", code))
+                message = str(body["error"].get("message", message))
+        if response.status == 401:
+            raise InvalidAuth(message or "the engine refused the API token")
+        raise command_error(code, message)
+
+    async def http_get(self, path: str, params: Mapping[str, str | int] | None = None) -> bytes:
+        """GET an API path (with the token in the ``Authorization`` header); the body."""
+        try:
+            async with self._session.get(
+                self.base_url + path,
+                params=params,
+                headers=self._headers(),
+                timeout=aiohttp.ClientTimeout(total=self._command_timeout * 3),
+            ) as response:
+                await self._raise_for_status(response)
+                return await response.read()
+        except (aiohttp.ClientError, OSError, TimeoutError) as err:
+            raise CannotConnect(f"{self.base_url}{path}: {err or type(err).__name__}") from err
+
+    async def http_stream(
+        self, path: str, params: Mapping[str, str | int] | None = None, *, total_seconds: float = 600.0
+    ) -> AsyncIterator[bytes]:
+        """GET an API path and yield its body in chunks (clips can be large)."""
+        try:
+            async with self._session.get(
+                self.base_url + path,
+                params=params,
+                headers=self._headers(),
+                timeout=aiohttp.ClientTimeout(total=total_seconds, sock_read=self._command_timeout * 3),
+            ) as response:
+                await self._raise_for_status(response)
+                async for chunk in response.content.iter_chunked(CHUNK_SIZE):
+                    yield chunk
+        except (aiohttp.ClientError, OSError, TimeoutError) as err:
+            raise CannotConnect(f"{self.base_url}{path}: {err or type(err).__name__}") from err
+
+    @contextlib.asynccontextmanager
+    async def open_media(
+        self,
+        path: str,
+        params: Mapping[str, str | int] | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """GET an API path and hand over the open response, for passing it on as it arrives.
+
+        ``headers`` are sent along (e.g. ``Range``). An error answer raises like
+        :meth:`http_get`, except ``416`` (a range beyond the end): that is an answer to pass
+        on. There is no total timeout (a slow player may take long over a large clip), only
+        one for connecting and one for the engine falling silent.
+        """
+        try:
+            response = await self._session.get(
+                self.base_url + path,
+                params=params,
+                headers={**(headers or {}), **self._headers()},
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=self._connect_timeout, sock_read=MEDIA_READ_TIMEOUT
+                ),
+            )
+        except (aiohttp.ClientError, OSError, TimeoutError) as err:
+            raise CannotConnect(f"{self.base_url}{path}: {err or type(err).__name__}") from err
+        try:
+            if response.status != 416:
+                await self._raise_for_status(response)
+            yield response
+        finally:
+            # A body not read to its end cannot be reused on a kept-alive connection.
+            response.close()
+
+    async def camera_snapshot(self, camera_id: str, *, width: int | None = None) -> bytes:
+        """JPEG of the camera's latest frame."""
+        params = {"width": width} if width else None
+        return await self.http_get(f"/api/cameras/{quote(camera_id, safe='')}/snapshot.jpg", params)
+
+    async def event_snapshot(self, event_id: str, *, thumbnail: bool = False) -> bytes:
+        """JPEG snapshot (or thumbnail) of an event."""
+        name = "thumbnail.jpg" if thumbnail else "snapshot.jpg"
+        return await self.http_get(f"/api/events/{quote(event_id, safe='')}/{name}")
+
+    def event_clip(self, event_id: str) -> AsyncIterator[bytes]:
+        """The event's footage as one MP4 (pre- to post-capture), in chunks."""
+        return self.http_stream(f"/api/events/{quote(event_id, safe='')}/clip.mp4")
+
+    def clip(self, camera_id: str, start_ms: int, end_ms: int) -> AsyncIterator[bytes]:
+        """A camera's footage between two times as one MP4, in chunks."""
+        return self.http_stream(
+            f"/api/cameras/{quote(camera_id, safe='')}/clip.mp4", {"start_ms": start_ms, "end_ms": end_ms}
+        )

@@ -1,0 +1,58 @@
+"""Event entity: every camera's motion and manual events, for automations."""
+
+from __future__ import annotations
+
+from homeassistant.components.event import EventDeviceClass, EventEntity, EventEntityDescription
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .client import Event
+from .const import EVENT_MANUAL, EVENT_MANUAL_ENDED, EVENT_MOTION, EVENT_MOTION_ENDED
+from .entity import VigilCameraEntity, async_add_camera_entities
+from .event_data import event_attributes, event_data, event_type
+from .hub import VigilConfigEntry, VigilHub
+from .signing import EVENT_URL_KEYS
+
+__all__ = ["VigilEventEntity", "async_setup_entry", "event_attributes"]
+
+PARALLEL_UPDATES = 0
+
+EVENTS = EventEntityDescription(
+    key="events",
+    translation_key="events",
+    device_class=EventDeviceClass.MOTION,
+    event_types=[EVENT_MOTION, EVENT_MOTION_ENDED, EVENT_MANUAL, EVENT_MANUAL_ENDED],
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: VigilConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
+    """Set up the event entity of every camera, now and as cameras appear."""
+    hub = entry.runtime_data
+    async_add_camera_entities(entry, async_add_entities, lambda camera_id: (VigilEventEntity(hub, camera_id),))
+
+
+class VigilEventEntity(VigilCameraEntity, EventEntity):
+    """Fires ``motion``/``manual`` when an event starts and ``*_ended`` when it ends."""
+
+    # The signed links work without a login for a day: keep them out of the recorder's database.
+    _unrecorded_attributes = frozenset(EVENT_URL_KEYS.values())
+
+    def __init__(self, hub: VigilHub, camera_id: str) -> None:
+        super().__init__(hub, camera_id, EVENTS)
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        self.async_on_remove(self.hub.async_add_event_listener(self.camera_id, self._handle_event))
+
+    @callback
+    def _handle_event(self, name: str, event: Event) -> None:
+        kind = event_type(name, event)
+        if kind is None:
+            return  # event_updated: the running event's zones or snapshot changed
+        if kind not in self.event_types:
+            return  # kinds this entity does not offer (yet), e.g. camera events
+        # The event, its camera and signed links to its snapshot, thumbnail and clip.
+        self._trigger_event(kind, event_data(self.hub, event))
+        self.async_write_ha_state()

@@ -1,0 +1,141 @@
+"""Sensors: storage and retention horizon of the engine; statistics and last event of a camera."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import EntityCategory, UnitOfDataRate, UnitOfInformation
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .client import ms_to_datetime
+from .entity import VigilCameraEntity, VigilEntity, async_add_camera_entities
+from .hub import VigilConfigEntry, VigilHub
+
+PARALLEL_UPDATES = 0
+
+type SensorValue = int | float | datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class VigilEngineSensorDescription(SensorEntityDescription):
+    value_fn: Callable[[VigilHub], SensorValue]
+
+
+@dataclass(frozen=True, kw_only=True)
+class VigilCameraSensorDescription(SensorEntityDescription):
+    value_fn: Callable[[VigilHub, str], SensorValue]
+    live: bool = False  # unavailable while the camera is offline
+
+
+ENGINE_SENSORS: tuple[VigilEngineSensorDescription, ...] = (
+    VigilEngineSensorDescription(
+        key="storage_used",
+        translation_key="storage_used",
+        device_class=SensorDeviceClass.DATA_SIZE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfInformation.BYTES,
+        suggested_unit_of_measurement=UnitOfInformation.GIGABYTES,
+        suggested_display_precision=1,
+        value_fn=lambda hub: hub.storage.bytes_used,
+    ),
+    VigilEngineSensorDescription(
+        key="storage_free",
+        translation_key="storage_free",
+        device_class=SensorDeviceClass.DATA_SIZE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfInformation.BYTES,
+        suggested_unit_of_measurement=UnitOfInformation.GIGABYTES,
+        suggested_display_precision=1,
+        value_fn=lambda hub: hub.storage.bytes_free,
+    ),
+    VigilEngineSensorDescription(
+        key="oldest_footage",
+        translation_key="oldest_footage",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda hub: ms_to_datetime(hub.storage.oldest_footage_ms),
+    ),
+)
+
+CAMERA_SENSORS: tuple[VigilCameraSensorDescription, ...] = (
+    VigilCameraSensorDescription(
+        key="last_event",
+        translation_key="last_event",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda hub, camera_id: (
+            event.start if (event := hub.cameras[camera_id].last_event) is not None else None
+        ),
+    ),
+    VigilCameraSensorDescription(
+        key="bitrate",
+        translation_key="bitrate",
+        device_class=SensorDeviceClass.DATA_RATE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfDataRate.BITS_PER_SECOND,
+        suggested_unit_of_measurement=UnitOfDataRate.MEGABITS_PER_SECOND,
+        suggested_display_precision=2,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda hub, camera_id: hub.cameras[camera_id].camera.bitrate,
+        live=True,
+    ),
+    VigilCameraSensorDescription(
+        key="frame_rate",
+        translation_key="frame_rate",
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement="fps",
+        suggested_display_precision=1,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda hub, camera_id: hub.cameras[camera_id].camera.fps,
+        live=True,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: VigilConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
+    """Set up the engine's sensors and those of every camera, now and as cameras appear."""
+    hub = entry.runtime_data
+    async_add_entities(VigilEngineSensor(hub, description) for description in ENGINE_SENSORS)
+    async_add_camera_entities(
+        entry,
+        async_add_entities,
+        lambda camera_id: (VigilCameraSensor(hub, camera_id, description) for description in CAMERA_SENSORS),
+    )
+
+
+class VigilEngineSensor(VigilEntity, SensorEntity):
+    """A figure of the engine's storage."""
+
+    entity_description: VigilEngineSensorDescription
+
+    @callback
+    def _async_update_attrs(self) -> None:
+        self._attr_native_value = self.entity_description.value_fn(self.hub)
+
+
+class VigilCameraSensor(VigilCameraEntity, SensorEntity):
+    """A figure of one camera."""
+
+    entity_description: VigilCameraSensorDescription
+
+    @property
+    def available(self) -> bool:
+        if self.entity_description.live:
+            return super().available and self.camera.online
+        return super().available
+
+    @callback
+    def _async_update_attrs(self) -> None:
+        if self.camera_id in self.hub.cameras:
+            self._attr_native_value = self.entity_description.value_fn(self.hub, self.camera_id)

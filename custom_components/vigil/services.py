@@ -1,0 +1,102 @@
+"""Actions (vigil.*): registered once in async_setup, run on the targeted Vigil camera entities."""
+
+from __future__ import annotations
+
+import re
+
+import probatio
+from homeassistant.components.camera.const import DOMAIN as CAMERA_DOMAIN
+from homeassistant.core import HomeAssistant, SupportsResponse, callback
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import service
+
+from .const import (
+    ATTR_END,
+    ATTR_EVENT_ID,
+    ATTR_LABEL,
+    ATTR_MODE,
+    ATTR_PAN,
+    ATTR_PRESET,
+    ATTR_SECONDS,
+    ATTR_START,
+    ATTR_TILT,
+    ATTR_ZOOM,
+    DOMAIN,
+    PTZ_MODES,
+    SERVICE_END_EVENT,
+    SERVICE_EXPORT_CLIP,
+    SERVICE_PTZ,
+    SERVICE_SNAPSHOT,
+    SERVICE_START_EVENT,
+)
+
+_UNIT = probatio.All(probatio.Coerce(float), probatio.Range(min=-1, max=1))
+
+_EVENT_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _event_id(value: object) -> str:
+    text = cv.string(value).strip().lower()
+    if not _EVENT_ID.match(text):
+        raise probatio.Invalid("an event id is 32 hexadecimal characters")
+    return text
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the integration's actions."""
+    service.async_register_platform_entity_service(
+        hass,
+        DOMAIN,
+        SERVICE_EXPORT_CLIP,
+        entity_domain=CAMERA_DOMAIN,
+        schema={
+            probatio.Optional(ATTR_START): cv.datetime,
+            probatio.Optional(ATTR_END): cv.datetime,
+            probatio.Optional(ATTR_EVENT_ID): _event_id,
+        },
+        func="async_export_clip",
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    service.async_register_platform_entity_service(
+        hass,
+        DOMAIN,
+        SERVICE_SNAPSHOT,
+        entity_domain=CAMERA_DOMAIN,
+        schema=None,
+        func="async_snapshot",
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    service.async_register_platform_entity_service(
+        hass,
+        DOMAIN,
+        SERVICE_START_EVENT,
+        entity_domain=CAMERA_DOMAIN,
+        schema={probatio.Optional(ATTR_LABEL): probatio.All(cv.string, probatio.Length(max=100))},
+        func="async_start_event",
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    service.async_register_platform_entity_service(
+        hass,
+        DOMAIN,
+        SERVICE_PTZ,
+        entity_domain=CAMERA_DOMAIN,
+        schema={
+            probatio.Optional(ATTR_MODE, default="move"): probatio.In(PTZ_MODES),
+            probatio.Optional(ATTR_PAN): _UNIT,
+            probatio.Optional(ATTR_TILT): _UNIT,
+            probatio.Optional(ATTR_ZOOM): _UNIT,
+            probatio.Optional(ATTR_SECONDS): probatio.All(probatio.Coerce(float), probatio.Range(min=0.1, max=30)),
+            probatio.Optional(ATTR_PRESET): probatio.All(cv.string, probatio.Length(min=1, max=64)),
+        },
+        func="async_ptz",
+    )
+    service.async_register_platform_entity_service(
+        hass,
+        DOMAIN,
+        SERVICE_END_EVENT,
+        entity_domain=CAMERA_DOMAIN,
+        schema=None,
+        func="async_end_event",
+        supports_response=SupportsResponse.OPTIONAL,
+    )
