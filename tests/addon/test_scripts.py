@@ -1,0 +1,139 @@
+"""The image and its scripts: shellcheck, hadolint, the s6-overlay v3 service layout, the
+Dockerfile's base image and its dependency pins."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from importlib.metadata import requires, version
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+from tests.addon.conftest import ADDON, ROOT
+
+S6 = ADDON / "rootfs" / "etc" / "s6-overlay" / "s6-rc.d"
+SCRIPTS = [S6 / "vigil" / "run", S6 / "vigil" / "finish", Path(__file__).with_name("fake_bashio.sh")]
+DOCKERFILE = ADDON / "Dockerfile"
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    assert path, f"{name} is not installed (scripts/setup installs it)"
+    return path
+
+
+def test_shellcheck() -> None:
+    # The bashio shebang (with-contenv bashio) is bash with bashio's functions: -s bash, and
+    # the scripts say so themselves (# shellcheck shell=bash).
+    result = subprocess.run(
+        [_tool("shellcheck"), "--shell=bash", "--severity=style", *map(str, SCRIPTS)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint() -> None:
+    result = subprocess.run([_tool("hadolint"), str(DOCKERFILE)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_s6_overlay_service_layout() -> None:
+    assert (S6 / "vigil" / "type").read_text(encoding="utf-8").strip() == "longrun"
+    assert (S6 / "vigil" / "dependencies.d" / "base").is_file()
+    assert (S6 / "user" / "contents.d" / "vigil").is_file()
+    for script in ("run", "finish"):
+        path = S6 / "vigil" / script
+        assert os.access(path, os.X_OK), f"{script} must be executable"
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        assert first in {"#!/usr/bin/with-contenv bashio", "#!/usr/bin/env bashio"}
+        assert "\r" not in path.read_text(encoding="utf-8")
+    files = subprocess.run(
+        ["git", "ls-files", "--stage", "--", "addon/rootfs"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    for line in files.splitlines():
+        mode, _, _, name = line.split(maxsplit=3)
+        if name.endswith(("/run", "/finish")):
+            assert mode == "100755", f"{name} is not executable in git"
+
+
+def test_the_run_script_execs_the_engine_on_the_options_file() -> None:
+    run = (S6 / "vigil" / "run").read_text(encoding="utf-8")
+    assert 'options="${VIGIL_OPTIONS:-/data/options.json}"' in run
+    assert re.search(r'^exec python3 -m vigil_engine --config "\$\{options\}"$', run, re.MULTILINE)
+    assert 'bashio::discovery "vigil"' in run
+
+
+def test_the_base_image_is_home_assistants_multi_arch_python_314() -> None:
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    (base,) = re.findall(r"^ARG BUILD_FROM=(\S+)$", text, re.MULTILINE)
+    assert re.fullmatch(r"ghcr\.io/home-assistant/base-python:3\.14-alpine3\.\d+(-\d{4}\.\d{2}\.\d+)?", base)
+    assert re.findall(r"^FROM (.+)$", text, re.MULTILINE) == ["${BUILD_FROM}"]
+    assert "COPY rootfs /" in text
+    assert re.search(r"^COPY vigil_engine ", text, re.MULTILINE)
+    assert re.search(r"^COPY pyproject.toml ", text, re.MULTILINE)
+
+
+def _engine_dependencies() -> dict[str, str]:
+    """The engine's dependencies, transitively, with the versions installed for the tests."""
+    found: dict[str, str] = {}
+    todo = ["vigil-engine"]
+    while todo:
+        for line in requires(todo.pop()) or []:
+            requirement = Requirement(line)
+            if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+                continue
+            name = requirement.name.lower().replace("_", "-")
+            if name not in found:
+                found[name] = version(requirement.name)
+                todo.append(requirement.name)
+    return found
+
+
+def test_the_image_pins_what_the_tests_run() -> None:
+    pins = dict(re.findall(r"^\s+([A-Za-z0-9_.-]+)==([^\s\\]+)", DOCKERFILE.read_text(encoding="utf-8"), re.M))
+    pins = {name.lower().replace("_", "-"): pinned for name, pinned in pins.items()}
+    constraints = dict(
+        line.split("==", 1)
+        for line in (ROOT / "requirements" / "constraints.txt").read_text(encoding="utf-8").splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    constraints = {name.lower().replace("_", "-"): pinned.strip() for name, pinned in constraints.items()}
+    assert pins == _engine_dependencies()
+    assert {name: constraints.get(name) for name in pins} == pins
+
+
+def test_finish_stops_the_container_unless_the_engine_was_asked_to_stop(tmp_path: Path) -> None:
+    """s6-overlay's convention: finish gets the exit code (256: killed by the signal in $2);
+    a failure writes the container's exit code and halts, so the Supervisor's watchdog sees
+    the add-on fail. (The script's two s6 paths are moved into tmp_path.)"""
+    exit_code_file, halt = tmp_path / "exitcode", tmp_path / "halt"
+    halt.write_text("#!/bin/sh\necho HALTED\n", encoding="utf-8")
+    halt.chmod(0o755)
+    finish = tmp_path / "finish"
+    finish.write_text(
+        (S6 / "vigil" / "finish")
+        .read_text(encoding="utf-8")
+        .replace("/run/s6-linux-init-container-results/exitcode", str(exit_code_file))
+        .replace("/run/s6/basedir/bin/halt", str(halt)),
+        encoding="utf-8",
+    )
+    options = tmp_path / "options.json"
+    options.write_text("{}", encoding="utf-8")
+    expected = {("0", "0"): None, ("256", "15"): None, ("2", "0"): "2", ("1", "0"): "1", ("256", "9"): "137"}
+    for (code, sig), container_code in expected.items():
+        exit_code_file.write_text("0\n", encoding="utf-8")
+        result = subprocess.run(
+            ["bash", str(SCRIPTS[2]), str(finish), code, sig],
+            env={**os.environ, "FAKE_BASHIO_OPTIONS": str(options)},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert ("HALTED" in result.stdout) == (container_code is not None), (code, sig, result.stderr)
+        assert exit_code_file.read_text(encoding="utf-8").strip() == (container_code or "0")
