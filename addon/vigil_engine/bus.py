@@ -37,6 +37,7 @@ KINDS = (
     "camera_settings",  # {camera_id, record_mode, motion_enabled}
     "storage_warning",  # {code, message, active}
     "camera_event",  # {camera_id, detection, topic, active, at_ms}: what an ONVIF camera itself reports
+    "cameras_changed",  # {added, removed, cameras}: a camera was added or removed at run time
 )
 DEFAULT_QUEUE = 1000
 

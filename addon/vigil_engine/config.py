@@ -401,6 +401,50 @@ def _onvif_settings(cam: dict[str, Any], label: str) -> OnvifSettings | None:
     )
 
 
+def parse_camera(raw: Any, label: str) -> CameraConfig:
+    """Validate one camera entry (of the config file, or added through the API); errors start with ``label``."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{label}: expected a mapping of keys to values")
+    try:
+        cam = _CAMERA(raw)
+        motion = _motion_settings(cam["motion"])
+    except vol.MultipleInvalid as err:
+        raise ConfigError("; ".join(_format_error(e, label) for e in err.errors)) from None
+    except vol.Invalid as err:
+        raise ConfigError(_format_error(vol.Invalid(err.msg, path=["motion", *err.path]), label)) from None
+    onvif = _onvif_settings(cam, label)
+    if onvif is None and not cam.get("url"):
+        raise ConfigError(f"{label}.url: is required (or give the camera's onvif address)")
+    if onvif is None and cam["motion"]["source"] != "own":
+        # Only an ONVIF camera reports events; the add-on's form cannot tie the two keys.
+        _LOGGER.warning("%s.motion.source: camera events need an ONVIF camera; using Vigil's detector", label)
+        cam["motion"]["source"] = "own"
+    # An ONVIF camera's url is its address (no login) until its stream URIs are resolved.
+    url = onvif.address if onvif is not None else cam["url"]
+    url_user, url_password = url_secrets(url)
+    SECRETS.add(cam.get("password"), url_password)
+    if cam.get("substream_url"):
+        SECRETS.add(url_secrets(cam["substream_url"])[1])
+    return CameraConfig(
+        id=cam["id"],
+        name=cam.get("name") or cam["id"].replace("_", " ").title(),
+        url=url,
+        substream_url=cam.get("substream_url"),
+        # An ONVIF camera's RTSP streams take the ONVIF login (injected into their URLs).
+        username=onvif.username if onvif is not None else cam.get("username") or url_user,
+        password=onvif.password if onvif is not None else cam.get("password"),
+        record=cast(RecordMode, cam["record"]),
+        retention_days=cam["retention_days"],
+        enabled=cam["enabled"],
+        realtime=cam["realtime"],
+        loop=cam["loop"],
+        motion=motion,
+        events=EventSettings(**cam["events"]),
+        onvif=onvif,
+        motion_source=cast(MotionSource, cam["motion"]["source"]),
+    )
+
+
 def parse_config(raw: Any, base_dir: Path | None = None) -> EngineConfig:
     """Validate a decoded YAML/JSON document and build an :class:`EngineConfig`."""
     if raw is None:
@@ -416,49 +460,11 @@ def parse_config(raw: Any, base_dir: Path | None = None) -> EngineConfig:
     seen: set[str] = set()
     for index, raw_camera in enumerate(data["cameras"]):
         label = f"cameras[{raw_camera.get('id') or index}]"
-        try:
-            cam = _CAMERA(raw_camera)
-            motion = _motion_settings(cam["motion"])
-        except vol.MultipleInvalid as err:
-            raise ConfigError("; ".join(_format_error(e, label) for e in err.errors)) from None
-        except vol.Invalid as err:
-            raise ConfigError(_format_error(vol.Invalid(err.msg, path=["motion", *err.path]), label)) from None
-        if cam["id"] in seen:
-            raise ConfigError(f"{label}.id: duplicate camera id {cam['id']!r}")
-        seen.add(cam["id"])
-        onvif = _onvif_settings(cam, label)
-        if onvif is None and not cam.get("url"):
-            raise ConfigError(f"{label}.url: is required (or give the camera's onvif address)")
-        if onvif is None and cam["motion"]["source"] != "own":
-            # Only an ONVIF camera reports events; the add-on's form cannot tie the two keys.
-            _LOGGER.warning("%s.motion.source: camera events need an ONVIF camera; using Vigil's detector", label)
-            cam["motion"]["source"] = "own"
-        # An ONVIF camera's url is its address (no login) until its stream URIs are resolved.
-        url = onvif.address if onvif is not None else cam["url"]
-        url_user, url_password = url_secrets(url)
-        SECRETS.add(cam.get("password"), url_password)
-        if cam.get("substream_url"):
-            SECRETS.add(url_secrets(cam["substream_url"])[1])
-        cameras.append(
-            CameraConfig(
-                id=cam["id"],
-                name=cam.get("name") or cam["id"].replace("_", " ").title(),
-                url=url,
-                substream_url=cam.get("substream_url"),
-                # An ONVIF camera's RTSP streams take the ONVIF login (injected into their URLs).
-                username=onvif.username if onvif is not None else cam.get("username") or url_user,
-                password=onvif.password if onvif is not None else cam.get("password"),
-                record=cast(RecordMode, cam["record"]),
-                retention_days=cam["retention_days"],
-                enabled=cam["enabled"],
-                realtime=cam["realtime"],
-                loop=cam["loop"],
-                motion=motion,
-                events=EventSettings(**cam["events"]),
-                onvif=onvif,
-                motion_source=cast(MotionSource, cam["motion"]["source"]),
-            )
-        )
+        camera = parse_camera(raw_camera, label)
+        if camera.id in seen:
+            raise ConfigError(f"{label}.id: duplicate camera id {camera.id!r}")
+        seen.add(camera.id)
+        cameras.append(camera)
 
     def _path(value: str | None) -> Path | None:
         if value is None:

@@ -7,19 +7,22 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .bus import BusMessage, EventBus
 from .clock import EngineClock
-from .config import RECORD_MODES, CameraConfig, EngineConfig, RecordMode
-from .events.manager import EventManager
+from .config import RECORD_MODES, CameraConfig, EngineConfig, RecordMode, parse_camera
+from .events.manager import CameraEvents, EventManager
 from .events.model import EventRecord
 from .ingest.worker import CameraWorker
 from .motion.worker import MotionWorker
 from .redact import with_credentials
 from .retention.enforcer import RetentionEnforcer
+from .runtime_cameras import FILE_NAME as RUNTIME_CAMERAS_FILE
+from .runtime_cameras import RuntimeCameras
 from .status import CameraStatus, StorageStatus
 from .storage.index import Index
 from .storage.reconcile import ReconcileReport, reconcile
@@ -44,6 +47,14 @@ class EventStateError(RuntimeError):
 
 class CameraUnavailableError(RuntimeError):
     """The camera cannot do that now (an ONVIF camera not connected yet) or at all (no PTZ)."""
+
+
+class CameraExistsError(ValueError):
+    """A camera with that id is configured already."""
+
+
+class ConfigCameraError(ValueError):
+    """The camera comes from the configuration file: only editing the file removes it."""
 
 
 class Engine:
@@ -74,6 +85,9 @@ class Engine:
         self.onvif_cameras: dict[str, OnvifCamera] = {}
         self._resolved: dict[str, CameraConfig] = {cam.id: cam for cam in config.cameras if cam.onvif is None}
         self._feeds: dict[str, CameraEventFeed] = {}
+        # Cameras added at run time through the API (kept beside the index database).
+        self.runtime = RuntimeCameras(config.db_path.parent / RUNTIME_CAMERAS_FILE)
+        self._cameras_lock = asyncio.Lock()
 
     def add_listener(self, listener: Listener) -> Callable[[], None]:
         """A callback run in the publishing thread for every bus message (kind, data)."""
@@ -88,6 +102,15 @@ class Engine:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        for cam in await asyncio.to_thread(self.runtime.load):
+            if cam.id in self.camera_status:
+                _LOGGER.warning(
+                    "Camera %s added at run time is dropped: the configuration has a camera with that id, which wins",
+                    cam.id,
+                )
+                await asyncio.to_thread(self.runtime.remove, cam.id)
+                continue
+            self._register(cam)
         cfg = self.config
         cfg.recordings_path.mkdir(parents=True, exist_ok=True)
         _LOGGER.info(
@@ -113,6 +136,9 @@ class Engine:
         )
         for cam in cfg.cameras:
             self.retention.set_record_mode(cam.id, self._record_mode[cam.id])
+        for camera_id, days in self.runtime.removed.items():
+            if camera_id not in self.camera_status:
+                self.retention.retire(camera_id, days)
         await asyncio.to_thread(self.retention.run_once)
         for cam in cfg.cameras:
             if not cam.enabled:
@@ -126,7 +152,7 @@ class Engine:
 
     def _start_camera(self, cam: CameraConfig) -> None:
         """Start recording and motion detection of a camera whose stream URLs are known."""
-        if self._stopping or self.index is None or self.events is None:
+        if self._stopping or self.index is None or self.events is None or cam.id not in self.camera_status:
             return
         cfg = self.config
         self._resolved[cam.id] = cam
@@ -174,6 +200,108 @@ class Engine:
         onvif = OnvifCamera(cam, self.camera_status[cam.id], self._start_camera, on_detection)
         self.onvif_cameras[cam.id] = onvif
         onvif.start()
+
+    # --- cameras added and removed at run time (API) ---
+    def _register(self, cam: CameraConfig) -> None:
+        """Make a camera known (status, settings, config); its workers start separately."""
+        self.config = replace(self.config, cameras=(*self.config.cameras, cam))
+        self.camera_status[cam.id] = CameraStatus(camera_id=cam.id, name=cam.name, record_mode=cam.record)
+        self._record_mode[cam.id] = cam.record
+        self._motion_enabled[cam.id] = cam.motion.enabled
+        if cam.onvif is None:
+            self._resolved[cam.id] = cam
+        # The event manager and retention read the camera list from the config they were given.
+        for part in (self.events, self.retention):
+            if part is not None:
+                part.config = self.config
+
+    def _unregister(self, camera_id: str) -> None:
+        self.config = replace(self.config, cameras=tuple(c for c in self.config.cameras if c.id != camera_id))
+        for table in (self.camera_status, self._record_mode, self._motion_enabled, self._resolved):
+            table.pop(camera_id, None)
+        for part in (self.events, self.retention):
+            if part is not None:
+                part.config = self.config
+
+    def _cameras_changed(self, added: list[str], removed: list[str]) -> None:
+        self._emit(
+            "cameras_changed",
+            {
+                "added": added,
+                "removed": removed,
+                "cameras": [self.camera_state(camera_id) for camera_id in self.camera_status],
+            },
+        )
+
+    async def add_camera(self, entry: dict[str, Any], check: Callable[[CameraConfig], Any] | None = None) -> str:
+        """Add a camera at run time (``entry``: the config file's camera schema) and start it.
+
+        ``check(camera)``, awaited before anything changes, may refuse the camera by raising
+        (the API connects to an ONVIF camera first). Raises :class:`ConfigError` for an
+        invalid entry and :class:`CameraExistsError` for a taken id. Returns the camera id.
+        """
+        if self.index is None or self.events is None or self.retention is None or self._stopping:
+            raise CameraUnavailableError("the engine is not running")
+        cam = parse_camera(entry, "camera")
+        async with self._cameras_lock:
+            if cam.id in self.camera_status:
+                where = "added at run time" if cam.id in self.runtime else "in the configuration"
+                raise CameraExistsError(f"a camera with id {cam.id!r} exists already ({where})")
+            if check is not None:
+                await check(cam)
+            await asyncio.to_thread(self.runtime.add, cam.id, entry)
+            self._register(cam)
+            # The given settings win over any a removed camera of the same id left in the index.
+            await asyncio.to_thread(self.index.upsert_camera, cam.id, cam.name, self.clock.now_ms())
+            await asyncio.to_thread(self.index.set_camera_setting, cam.id, "record_mode", cam.record)
+            await asyncio.to_thread(
+                self.index.set_camera_setting, cam.id, "motion_enabled", "1" if cam.motion.enabled else "0"
+            )
+            self.events.cameras[cam.id] = CameraEvents(self.events, cam)
+            self.retention.set_record_mode(cam.id, cam.record)
+            if cam.enabled:
+                if cam.onvif is not None:
+                    self._start_onvif(cam)
+                else:
+                    self._start_camera(cam)
+            _LOGGER.info("Camera %s added at run time (%s)", cam.id, cam.onvif.address if cam.onvif else "stream URL")
+            self._cameras_changed([cam.id], [])
+        return cam.id
+
+    async def remove_camera(self, camera_id: str) -> None:
+        """Stop and forget a camera added at run time; its footage stays until retention deletes it."""
+        async with self._cameras_lock:
+            self._check_camera(camera_id)
+            if camera_id not in self.runtime:
+                raise ConfigCameraError(
+                    f"camera {camera_id} comes from the configuration file: remove it there "
+                    "(the add-on's options), then restart the engine"
+                )
+            days = self.config.camera(camera_id).retention_days
+            await self._stop_camera(camera_id)
+            await asyncio.to_thread(self.runtime.remove, camera_id, days)
+            self._unregister(camera_id)
+            if self.retention is not None:
+                self.retention.retire(camera_id, days)
+            _LOGGER.info("Camera %s removed; its footage is kept until retention deletes it", camera_id)
+            self._cameras_changed([], [camera_id])
+
+    async def _stop_camera(self, camera_id: str) -> None:
+        """Stop one camera's workers (the open segment is finished and indexed) and end its events."""
+        if (feed := self._feeds.pop(camera_id, None)) is not None:
+            await feed.close()
+        if (onvif := self.onvif_cameras.pop(camera_id, None)) is not None:
+            await onvif.close()
+        motion = self.motion_workers.pop(camera_id, None)
+        worker = self.workers.pop(camera_id, None)
+        for part in (motion, worker):
+            if part is not None:
+                part.stop()
+        for part in (motion, worker):
+            if part is not None:
+                await asyncio.to_thread(part.join, self.config.read_timeout + 5)
+        if self.events is not None and (events := self.events.cameras.pop(camera_id, None)) is not None:
+            await asyncio.to_thread(events.end_all, self.clock.now_ms())
 
     def _latest_frame(self, camera_id: str) -> Any:
         motion = self.motion_workers.get(camera_id)
@@ -275,6 +403,7 @@ class Engine:
             post_capture=cam.events.post_capture,
             motion_source=cam.motion_source,
             onvif=cam.onvif is not None,
+            origin="api" if camera_id in self.runtime else "config",
             device=None,
             ptz=False,
         )

@@ -28,6 +28,7 @@ from homeassistant.helpers.selector import (
 )
 from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 
+from .camera_flow import CameraOptionsFlow
 from .client import (
     CannotConnect,
     InvalidAuth,
@@ -232,10 +233,14 @@ class VigilConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
 
-class VigilOptionsFlow(OptionsFlowWithReload):
-    """What belongs to Home Assistant's side: optional entities and alert thresholds."""
+class VigilOptionsFlow(CameraOptionsFlow, OptionsFlowWithReload):
+    """Home Assistant's side (optional entities, alert thresholds) and the engine's cameras added here."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        return self.async_show_menu(step_id="init", menu_options=["settings", "add_camera", "remove_camera"])
+
+    async def async_step_settings(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Optional entities and alert thresholds (saving them reloads the entry)."""
         if user_input is not None:
             return self.async_create_entry(
                 data={
@@ -247,7 +252,7 @@ class VigilOptionsFlow(OptionsFlowWithReload):
             )
         options = self.config_entry.options
         return self.async_show_form(
-            step_id="init",
+            step_id="settings",
             data_schema=probatio.Schema(
                 {
                     probatio.Required(

@@ -31,6 +31,7 @@ from .client import (
     Camera,
     CameraOffline,
     CameraOnline,
+    CamerasChanged,
     CameraSettingsChanged,
     EngineEvent,
     Event,
@@ -297,6 +298,7 @@ class VigilHub:
         old_ids = set(self.cameras)
         self.info = info
         self.storage = subscription.storage
+        self._sync_storage_warnings(subscription.storage)
         previous = self.cameras
         self.cameras = {}
         for camera in subscription.cameras:
@@ -365,6 +367,8 @@ class VigilHub:
                 )
             case StorageWarning():
                 self._on_storage_warning(event)
+            case CamerasChanged(cameras=cameras):
+                self._on_cameras_changed(cameras)
             case _:
                 LOGGER.debug("Ignoring engine event %s", event)
 
@@ -470,6 +474,16 @@ class VigilHub:
     # --- storage warnings ---------------------------------------------------------------------
 
     @callback
+    def _sync_storage_warnings(self, storage: Storage) -> None:
+        """Match the repair issues to the warnings in force (some may have changed while we were away)."""
+        current = {warning.code for warning in storage.warnings}
+        for code in set(self.storage_warnings) - current:
+            self._on_storage_warning(StorageWarning(code=code, active=False))
+        for warning in storage.warnings:
+            if self.storage_warnings.get(warning.code) != warning.message:
+                self._on_storage_warning(warning)
+
+    @callback
     def _on_storage_warning(self, warning: StorageWarning) -> None:
         issue_id = f"{ISSUE_STORAGE}_{warning.code}_{self.entry.entry_id}"
         if not warning.active:
@@ -572,6 +586,32 @@ class VigilHub:
         )
 
     @callback
+    def _on_cameras_changed(self, cameras: tuple[Camera, ...]) -> None:
+        """A camera was added or removed at run time: devices and entities follow without a reload."""
+        previous = self.cameras
+        self.cameras = {}
+        for camera in cameras:
+            state = previous.get(camera.camera_id) or CameraState(camera)
+            state.camera = camera
+            self.cameras[camera.camera_id] = state
+        for camera_id in set(previous) - set(self.cameras):
+            LOGGER.info("The Vigil engine removed camera %s", camera_id)
+            self._forget_camera(camera_id)
+        now = _now_ms()
+        for camera_id in set(self.cameras) - set(previous):
+            LOGGER.info("The Vigil engine added camera %s", camera_id)
+            self._check_recording(self.cameras[camera_id], now, initial=True)
+            self._check_offline(self.cameras[camera_id].camera)
+        # Events come only after the first state, so the devices are registered already.
+        self._register_devices()
+        self._remove_stale_devices()
+        for listener in list(self._cameras_listeners):
+            listener(list(self.cameras))
+        # Not the removed cameras' entities: they are on their way out with their devices.
+        for key in [key for key in self._listeners if key is None or key in self.cameras]:
+            self._notify(key)
+
+    @callback
     def _forget_camera(self, camera_id: str) -> None:
         for kind in ("recording", "offline"):
             if (cancel := self._timers.pop((kind, camera_id), None)) is not None:
@@ -640,4 +680,5 @@ class VigilHub:
                 self._notify(fresh.camera_id)
         if storage != self.storage:
             self.storage = storage
+            self._sync_storage_warnings(storage)
             self._notify(None)

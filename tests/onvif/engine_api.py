@@ -15,7 +15,7 @@ from tests.support.engine_process import EngineProcess
 TOKEN = "onvif-test-token-7c2e9a41b0d3"
 
 
-def _answers(port: int) -> bool:
+def api_answers(port: int) -> bool:
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         conn.request("GET", "/api/info", headers={"Authorization": f"Bearer {TOKEN}"})
@@ -33,7 +33,7 @@ def running_engine(workdir: Path, config: dict[str, Any]) -> Iterator[tuple[Engi
     engine.start()
     client: WsClient | None = None
     try:
-        engine.wait_for(lambda: _answers(port), 30, "the API to answer")
+        engine.wait_for(lambda: api_answers(port), 30, "the API to answer")
         client = WsClient(f"http://127.0.0.1:{port}", TOKEN)
         client.connect()
         yield engine, client

@@ -4,9 +4,6 @@ is sent to the multicast group in these tests."""
 
 from __future__ import annotations
 
-import re
-import socket
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,41 +12,9 @@ import pytest
 from ipycam.config import CameraConfig  # type: ignore[import-untyped]
 from ipycam.onvif import ONVIFService  # type: ignore[import-untyped]
 
+from tests.onvif.discovery_responder import Responder
 from tests.onvif.engine_api import running_engine
 from vigil_engine.onvif.discovery import discover, parse_probe_matches, probe_message
-
-
-class Responder:
-    """Answers each Probe datagram on a loopback port with ipycam's ProbeMatch."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
-        self.port = int(self.sock.getsockname()[1])
-        config = CameraConfig(name="Garden_Cam", local_ip="127.0.0.1", onvif_port=8899)
-        self.service = ONVIFService(config)
-        self.probes: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                data, addr = self.sock.recvfrom(65536)
-            except TimeoutError:
-                continue
-            text = data.decode()
-            self.probes.append(text)
-            message_id = re.search(r"MessageID>(.+?)</", text)
-            assert message_id is not None
-            self.sock.sendto(self.service.create_probe_match(message_id.group(1)).encode(), addr)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
 
 
 @pytest.fixture

@@ -25,7 +25,11 @@ ERROR_CODES: dict[str, int] = {
     "method_not_allowed": 405,
     "event_state": 409,
     "camera_unavailable": 409,
+    "camera_exists": 409,
+    "camera_in_config": 409,
     "camera_error": 502,
+    "camera_auth_failed": 502,
+    "camera_unreachable": 502,
     "range_not_satisfiable": 416,
     "internal_error": 500,
 }

@@ -61,6 +61,7 @@ OBJECTS: Final[dict[str, Fields]] = {
         ("onvif", "boolean"),
         ("device", "Device or null"),
         ("ptz", "boolean"),
+        ("origin", "string"),
     ),
     "Device": (
         ("manufacturer", "string or null"),
@@ -228,6 +229,8 @@ COMMANDS: Final[dict[str, Command]] = {
     "ptz_zoom": Command((_CAMERA, Arg("zoom", "number")), (("camera_id", "string"),)),
     "ptz_goto_preset": Command((_CAMERA, Arg("preset", "string")), (("camera_id", "string"), ("preset", "string"))),
     "ptz_presets": Command((_CAMERA,), (("camera_id", "string"), ("presets", "array of Preset"))),
+    "add_camera": Command((Arg("camera", "object"),), (("camera", "Camera"),)),
+    "remove_camera": Command((_CAMERA,), (("camera_id", "string"),)),
 }
 
 EVENTS: Final[dict[str, Fields]] = {
@@ -254,6 +257,7 @@ EVENTS: Final[dict[str, Fields]] = {
         ("active", "boolean"),
         ("at_ms", "integer"),
     ),
+    "cameras_changed": (("added", "array of string"), ("removed", "array of string"), ("cameras", "array of Camera")),
 }
 
 

@@ -27,6 +27,7 @@ from vigil_engine.engine import CameraUnavailableError, EventStateError, Unknown
 
 from . import params, queries
 from .auth import MAX_SIGNATURE_SECONDS, SIGNATURE_PARAM, token_matches
+from .camera_commands import CAMERA_HANDLERS
 from .context import CONTEXT, ApiContext
 from .errors import INTERNAL, ApiError, camera_not_found, invalid
 from .messages import (
@@ -414,6 +415,7 @@ HANDLERS: dict[str, Handler] = {
     "subscribe": _subscribe,
     "unsubscribe": _unsubscribe,
     **ONVIF_HANDLERS,
+    **CAMERA_HANDLERS,
 }
 
 

@@ -13,11 +13,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 
-from vigil_engine.config import CameraConfig
+from vigil_engine.config import CameraConfig, OnvifSettings
 from vigil_engine.status import CameraStatus
 
 from .device import OnvifDevice, Resolved
-from .errors import classify
+from .errors import OnvifError, classify
 from .events import PullPointSubscriber
 from .topics import CameraDetection
 
@@ -25,6 +25,24 @@ _LOGGER = logging.getLogger(__name__)
 
 BACKOFF_START_S = 1.0
 BACKOFF_MAX_S = 30.0
+# Checking a camera before it is added answers within an API client's command timeout (10 s).
+PROBE_TIMEOUT_S = 8.0
+
+
+async def probe(settings: OnvifSettings, timeout_s: float = PROBE_TIMEOUT_S) -> Resolved:
+    """Connect once and resolve the streams (a camera about to be added: is the address and login right?).
+
+    Raises :class:`OnvifError` (``auth``, ``unreachable``, ``timeout``, ...), whose text names
+    the address and never the password.
+    """
+    device = OnvifDevice(settings.host, settings.port, settings.username, settings.password)
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await device.resolve(settings.main_profile, settings.sub_profile)
+    except TimeoutError:
+        raise OnvifError("timeout", f"the camera at {device.where} did not answer in time") from None
+    finally:
+        await device.close()
 
 
 class OnvifCamera:

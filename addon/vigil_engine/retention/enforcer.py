@@ -87,9 +87,17 @@ class RetentionEnforcer:
         self._publish = publish or (lambda kind, data: None)
         self._record_modes: dict[str, str] = {camera.id: camera.record for camera in config.cameras}
         self._warned: set[str] = set()
+        # Cameras removed at run time -> their retention days: their footage ages out as it would have.
+        self._retired: dict[str, float] = {}
 
     def set_record_mode(self, camera_id: str, mode: str) -> None:
         self._record_modes[camera_id] = mode
+        self._retired.pop(camera_id, None)
+
+    def retire(self, camera_id: str, retention_days: float) -> None:
+        """The camera is gone; keep deleting its footage once it is ``retention_days`` old."""
+        self._retired[camera_id] = retention_days
+        self._record_modes.pop(camera_id, None)
 
     def run_once(self) -> RetentionReport:
         report = RetentionReport()
@@ -109,6 +117,13 @@ class RetentionEnforcer:
                     for segment in batch:
                         report.bytes_freed += self._delete(segment)
                         report.deleted_outside_events += 1
+        for camera_id, days in list(self._retired.items()):
+            horizon = now - int(days * DAY_MS)
+            while batch := self.index.expired_segments(camera_id, horizon, now):
+                for segment in batch:
+                    report.bytes_freed += self._delete(segment)
+                    report.deleted_by_age += 1
+            self.index.delete_gaps_before(camera_id, horizon)
         shortfall = self._enforce_space(report, now)
         self._check_horizon(now, shortfall)
         self.refresh_status()

@@ -39,6 +39,7 @@ from .errors import (
 )
 from .models import (
     Camera,
+    DiscoveredDevice,
     EngineEvent,
     Event,
     EventPage,
@@ -400,6 +401,21 @@ class VigilClient:
     async def ptz_presets(self, camera_id: str) -> list[Preset]:
         result = await self.command("ptz_presets", {"camera_id": camera_id})
         return [Preset.from_dict(item) for item in _items(result, "presets")]
+
+    # --- cameras added at run time ---
+
+    async def discover(self, *, address: str | None = None, seconds: float | None = None) -> list[DiscoveredDevice]:
+        """ONVIF devices answering one WS-Discovery probe (multicast, or to ``address`` only)."""
+        result = await self.command("discover", {"address": address, "seconds": seconds})
+        return [DiscoveredDevice.from_dict(item) for item in _items(result, "devices")]
+
+    async def add_camera(self, camera: Mapping[str, Any]) -> Camera:
+        """Add a camera (as in the engine's config file); the engine connects to an ONVIF camera first."""
+        return Camera.from_dict((await self.command("add_camera", {"camera": dict(camera)}))["camera"])
+
+    async def remove_camera(self, camera_id: str) -> None:
+        """Remove a camera added at run time (its footage stays until retention deletes it)."""
+        await self.command("remove_camera", {"camera_id": camera_id})
 
     async def list_cameras(self) -> list[Camera]:
         result = await self.command("list_cameras")

@@ -207,6 +207,13 @@ class Camera:
     onvif: bool = False
     device: DeviceInfo | None = None
     ptz: bool = False
+    # "config" (the engine's configuration file) or "api" (added at run time; removable).
+    origin: str = "config"
+
+    @property
+    def removable(self) -> bool:
+        """Added at run time (``add_camera``): ``remove_camera`` can remove it."""
+        return self.origin == "api"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
@@ -241,6 +248,30 @@ class Camera:
             onvif=_bool(data, "onvif", False),
             device=DeviceInfo.from_dict(_object(data, "device")) if device is not None else None,
             ptz=_bool(data, "ptz", False),
+            origin=_opt_str(data, "origin") or "config",
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiscoveredDevice:
+    """An ONVIF device that answered a WS-Discovery probe (``discover``)."""
+
+    endpoint: str
+    host: str
+    port: int
+    address: str = ""
+    name: str | None = None
+    hardware: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            endpoint=_str(data, "endpoint"),
+            host=_str(data, "host"),
+            port=_int(data, "port"),
+            address=_opt_str(data, "address") or "",
+            name=_opt_str(data, "name"),
+            hardware=_opt_str(data, "hardware"),
         )
 
 
@@ -302,10 +333,16 @@ class Storage:
     oldest_footage_ms: int | None = None
     segments_deleted: int = 0
     last_cleanup_ms: int | None = None
+    # The warnings in force when this was read (raised before we connected, too).
+    warnings: tuple[StorageWarning, ...] = ()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         return cls(
+            warnings=tuple(
+                StorageWarning(code=str(item.get("code") or ""), message=str(item.get("message") or ""))
+                for item in _objects(data, "warnings")
+            ),
             bytes_used=_int(data, "bytes_used", 0),
             bytes_free=_int(data, "bytes_free", 0),
             bytes_total=_int(data, "bytes_total", 0),
@@ -455,6 +492,15 @@ class StorageWarning:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CamerasChanged:
+    """A camera was added or removed at run time; ``cameras`` is the whole list now."""
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    cameras: tuple[Camera, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class UnknownEvent:
     """An event this client does not know (the protocol says: ignore it)."""
 
@@ -471,6 +517,7 @@ type EngineEvent = (
     | EventChanged
     | CameraSettingsChanged
     | StorageWarning
+    | CamerasChanged
     | UnknownEvent
 )
 
@@ -485,6 +532,7 @@ EVENT_NAMES = (
     "event_ended",
     "camera_settings",
     "storage_warning",
+    "cameras_changed",
 )
 
 
@@ -522,5 +570,11 @@ def parse_event(name: str, data: Mapping[str, Any]) -> EngineEvent:
         case "storage_warning":
             return StorageWarning(
                 code=_str(data, "code"), message=_opt_str(data, "message") or "", active=_bool(data, "active", True)
+            )
+        case "cameras_changed":
+            return CamerasChanged(
+                added=_str_list(data, "added"),
+                removed=_str_list(data, "removed"),
+                cameras=tuple(Camera.from_dict(item) for item in _objects(data, "cameras")),
             )
     return UnknownEvent(name=name, data=data)

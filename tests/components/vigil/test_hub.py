@@ -7,6 +7,7 @@ cameras it does not know, and errors of the engine's HTTP side.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from unittest.mock import patch
 
@@ -31,6 +32,7 @@ from custom_components.vigil.client import (
     RecordingChanged,
     RecordMode,
     SegmentWritten,
+    Storage,
     StorageWarning,
     UnknownEvent,
     VigilError,
@@ -62,6 +64,18 @@ async def test_storage_warnings(hass: HomeAssistant, engine: EngineRig, setup_en
     hub.on_event(StorageWarning(code="storage_full", active=False))
     assert issues.async_get_issue(DOMAIN, f"storage_storage_full_{entry.entry_id}") is None
     assert hub.storage_warnings == {"disk_on_fire": "smoke"}
+
+    # Warnings in force when (re)connecting come with the storage status, as the engine reports it.
+    status = await hub.client.get_storage()
+    hub._sync_storage_warnings(replace(status, warnings=(StorageWarning(code="retention_not_met", message="2 days"),)))
+    assert hub.storage_warnings == {"retention_not_met": "2 days"}
+    assert issues.async_get_issue(DOMAIN, f"storage_disk_on_fire_{entry.entry_id}") is None
+    assert issues.async_get_issue(DOMAIN, f"storage_retention_not_met_{entry.entry_id}") is not None
+    hub._sync_storage_warnings(status)  # the test engine's own status: no warnings
+    assert status.warnings == ()
+    assert hub.storage_warnings == {}
+    parsed = Storage.from_dict({"warnings": [{"code": "storage_full", "message": "1 MB over"}]})
+    assert parsed.warnings == (StorageWarning(code="storage_full", message="1 MB over"),)
 
 
 async def test_messages_about_unknown_cameras_are_ignored(

@@ -41,8 +41,10 @@ def test_every_key_the_code_uses_is_translated() -> None:
     entity_keys = {key for platform in entity.values() for key in platform}
     issues = strings["issues"]
     assert isinstance(issues, dict)
+    selectors = strings["selector"]
+    assert isinstance(selectors, dict)
     for key in used:
-        assert key in exceptions or key in entity_keys or key in issues, key
+        assert key in exceptions or key in entity_keys or key in issues or key in selectors, key
     # Issue keys chosen at run time.
     for key in {"camera_offline", "update_addon", "update_integration", "storage_warning", *STORAGE_WARNING_CODES}:
         assert key in issues, key
@@ -51,8 +53,9 @@ def test_every_key_the_code_uses_is_translated() -> None:
         assert key in exceptions, key
     config = strings["config"]
     assert isinstance(config, dict)
-    errors = config["error"]
-    aborts = config["abort"]
+    # The options flow's errors and aborts (camera_flow) are in "options".
+    errors = {**config["error"], **strings["options"]["error"]}
+    aborts = {**config["abort"], **strings["options"]["abort"]}
     for key in re.findall(r'errors\[[^]]+\] = "([a-z_]+)"', code):
         assert key in errors, key
     for key in ("update_addon", "update_integration", "unknown"):
