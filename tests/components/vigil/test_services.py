@@ -89,13 +89,15 @@ async def test_manual_event_and_its_clip(
         except ServiceValidationError:
             return None
 
-    result = None
-    for _ in range(20):
-        if (result := await export()) is not None:
-            break
-        await hass.async_block_till_done()
-        await wait_for(lambda: True, 0.5, "")
-    assert result is not None
+    # Post-capture (1 s), then the segment that holds it must close: wait for the engine to say so.
+    ended_at = dt_util.parse_datetime(str(ended["end"]))
+    assert ended_at is not None
+    clip_end_ms = ended_at.timestamp() * 1000 + 1000
+    await wait_for(
+        lambda: (engine.camera_state(FRONT)["last_segment_end_ms"] or 0) >= clip_end_ms, 30, "the post-capture indexed"
+    )
+    result = await export()
+    assert result is not None, "the event's clip is not available although its footage is indexed"
     path = Path(str(result["path"]))
     assert path.name.startswith("front_")
     assert str(started["event_id"])[:8] in path.name
