@@ -5,9 +5,9 @@ Clips land in ``<media>/vigil/clips/`` and snapshots in ``<media>/vigil/snapshot
 gets two ids:
 
 * ``media-source://vigil/<entry_id>/clips/<file>`` (or ``/snapshots/``): the id the Vigil
-  media source (the next step) will resolve;
+  media source resolves (``media_source.py``);
 * ``media-source://media_source/local/vigil/clips/<file>``: Home Assistant's own local
-  media source, which can play or show the file today.
+  media source, which can play or show the file too.
 """
 
 from __future__ import annotations

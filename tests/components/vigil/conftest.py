@@ -3,10 +3,9 @@
 One engine process (``python -m vigil_engine``) records the RTSP test camera for the whole
 package (``engine`` fixture): the camera's box moves for 2 s every 10 s of scene time
 (scene time 0 = the recorder's first frame; motion is detected on the main stream, from the
-recorder's packets, so it shares that clock). The engine's detector learns its background
-slowly, so once the box has moved and stopped elsewhere, motion stays on until detection is
-switched off and on again (which restarts the background): tests that need a fresh motion
-do exactly that (``reset_motion``).
+recorder's packets, so it shares that clock). The detector lets the box go about half a
+second after it parks (it only counts changes near recent changes), so motion ends by itself
+between windows.
 
 The Home Assistant test plugin blocks sockets before every test; these fixtures allow
 loopback again (the engine, the camera and the test servers all listen on 127.0.0.1).
