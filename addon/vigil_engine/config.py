@@ -253,7 +253,7 @@ _MOTION = vol.Schema(
         vol.Optional("min_area_percent", default=0.3): vol.All(vol.Coerce(float), vol.Range(min=0.01, max=100)),
         vol.Optional("masks", default=list): [_polygon],
         vol.Optional("zones", default=list): [_ZONE],
-        vol.Optional("analysis_width", default=320): vol.All(vol.Coerce(int), vol.Range(min=64, max=1280)),
+        vol.Optional("analysis_width", default=256): vol.All(vol.Coerce(int), vol.Range(min=64, max=1280)),
         vol.Optional("source", default="own"): vol.In(MOTION_SOURCES),
     },
     extra=vol.PREVENT_EXTRA,

@@ -38,7 +38,11 @@ How to read the table:
   reported as motion outside the windows (false motion; should be 0).
 
 Goals (from the issue): substream detection at 5 fps <= 1% of a core per camera; analysis
-overhead beyond decoding <= 25%. The machine is shared: trust ratios and medians over absolute
+overhead beyond decoding <= 25%. They are judged on the rows that decode as the engine does
+(``ENGINE_DECODING``: one thread, and the substream without deblocking, whose snapshots and
+stills the engine decodes again with it: about one GOP's decode per picture taken, which is
+not in these figures since it depends on how often events and stills happen, not on time).
+The analysis runs at the engine's default width (256 px). The machine is shared: trust ratios and medians over absolute
 figures, and rerun when the load average was high.
 """
 
@@ -132,6 +136,11 @@ class Config:
         return self.input, self.threads, self.skip, self.deblock
 
 
+# How the engine decodes each input (vigil_engine.motion.worker): one thread; a substream without
+# deblocking (pictures shown to people are decoded again with it: motion.sharp). The goals are
+# judged on these rows.
+ENGINE_DECODING = {"sub": ("sub", "1", "DEFAULT", False), "main": ("main", "1", "DEFAULT", True)}
+
 CONFIGS = [
     Config("sub", "decode", analyse=False),
     Config("sub", "decode + motion @5 fps", analyse=True),
@@ -139,6 +148,8 @@ CONFIGS = [
     Config("sub", "decode + motion, 1 thread", analyse=True, threads="1"),
     Config("sub", "decode, no deblocking", analyse=False, deblock=False),
     Config("sub", "decode + motion, no deblocking", analyse=True, deblock=False),
+    Config("sub", "decode, 1 thread, no deblocking", analyse=False, threads="1", deblock=False),
+    Config("sub", "decode + motion, as the engine", analyse=True, threads="1", deblock=False),
     Config("main", "decode", analyse=False),
     Config("main", "decode + motion @5 fps", analyse=True),
     Config("main", "decode, 1 thread", analyse=False, threads="1"),
@@ -382,7 +393,7 @@ def print_report(rows: list[Row], reps: int, inputs: dict[str, dict[str, Any]]) 
 
     print()
     goals: dict[str, Any] = {}
-    default = {key: Config(key, "", analyse=True).decoding for key in INPUTS}
+    default = ENGINE_DECODING
     motion_rows = {
         row.config.input: row for row in rows if row.config.analyse and row.config.decoding == default[row.config.input]
     }

@@ -35,6 +35,10 @@ SNAPSHOT_GAIN = 1.2
 Publish = Callable[[str, dict[str, Any]], None]
 
 
+def _as_decoded(frame: av.VideoFrame) -> av.VideoFrame:
+    return frame
+
+
 class CameraEvents:
     """One camera's motion state, its running motion event and its running manual event."""
 
@@ -53,6 +57,8 @@ class CameraEvents:
         self._latest_frame: av.VideoFrame | None = None
         # What the camera itself reports (ONVIF events) while it feeds the tracker.
         self._camera_labels: frozenset[str] = frozenset()
+        # The frame as it should be shown (the motion worker may decode it again in full quality).
+        self.sharpen: Callable[[av.VideoFrame], av.VideoFrame] = _as_decoded
 
     @property
     def motion_active(self) -> bool:
@@ -184,7 +190,7 @@ class CameraEvents:
         if frame is None:
             return event
         self._written_at = time.monotonic()
-        return self.manager.write_snapshot(event, frame)
+        return self.manager.write_snapshot(event, self.sharpen(frame))
 
     # --- manual events (from the API) ---
     def start_manual(self, label: str | None, frame: av.VideoFrame | None) -> EventRecord:
@@ -202,7 +208,8 @@ class CameraEvents:
                 post_ms=round(settings.post_capture * 1000),
                 label=label,
             )
-            frame = frame or self._latest_frame
+            # A frame given by the caller is the worker's latest, already as it should be shown.
+            frame = frame or (self.sharpen(self._latest_frame) if self._latest_frame is not None else None)
             if frame is not None:
                 event = self.manager.write_snapshot(event, frame)
             self._manual_event = event

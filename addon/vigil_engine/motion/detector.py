@@ -1,6 +1,6 @@
 """The motion detector: a small grey frame against a slowly learned background, in numpy.
 
-Per analysed frame (320x180 by default: about 0.15 ms of CPU on this project's reference
+Per analysed frame (256x144 from a 16:9 camera by default, about 0.1 ms of CPU on this project's reference
 machine, a small fraction of the cost of decoding the frame):
 
 1. **Blur**: a 3x3 box sum. Sensor and compression noise is mostly independent from pixel to

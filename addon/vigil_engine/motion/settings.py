@@ -33,7 +33,7 @@ class MotionSettings:
     masks: tuple[Polygon, ...] = ()
     zones: tuple[Zone, ...] = ()
     # Width of the analysed grey frame (height keeps the aspect ratio).
-    analysis_width: int = 320
+    analysis_width: int = 256
 
 
 @dataclass(frozen=True, slots=True)
