@@ -72,12 +72,18 @@ def camera_config(camera: RtspCamera, camera_id: str, **overrides: Any) -> dict[
 
 @dataclass
 class EngineRig:
-    """A running engine and what the tests need to reach it."""
+    """A running engine and what the tests need to reach it (``test_camera``: None when it records none)."""
 
-    camera: RtspCamera
+    test_camera: RtspCamera | None
     process: EngineProcess
     port: int
     token: str = TOKEN
+
+    @property
+    def camera(self) -> RtspCamera:
+        """The RTSP test camera the engine records."""
+        assert self.test_camera is not None, "this engine records no RTSP test camera"
+        return self.test_camera
 
     @property
     def url(self) -> str:

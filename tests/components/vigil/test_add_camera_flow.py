@@ -50,7 +50,7 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     }
     process = EngineProcess(workdir / "engine", config)
     process.start()
-    engine = EngineRig(None, process, port)  # type: ignore[arg-type]  # no GStreamer camera here
+    engine = EngineRig(None, process, port)  # no GStreamer camera here
     try:
         engine.wait_ready(("demo",))
         yield engine, cam, responder

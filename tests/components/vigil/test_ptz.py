@@ -74,7 +74,7 @@ def onvif_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Onvif]:
         {"id": "demo", "url": "demo://", "motion": {"enabled": False}},
     ]
     process, port = _start(workdir / "engine", cameras)
-    rig = EngineRig(None, process, port)  # type: ignore[arg-type]  # no GStreamer camera here
+    rig = EngineRig(None, process, port)  # no GStreamer camera here
     try:
         rig.wait_ready(("porch", "yard", "demo"))
         yield rig, cam, double
@@ -183,7 +183,7 @@ async def test_a_camera_found_later_gets_its_device_and_buttons(
     double = OnvifDouble(f"rtsp://127.0.0.1:{cam.rtsp_port}/video_sub", presets={"7": "Gate"})
     double.port = free_port()  # known to the engine before the double listens there
     process, port = _start(tmp_path / "engine", [{"id": "late", "onvif": _onvif(double.port)}])
-    rig = EngineRig(None, process, port)  # type: ignore[arg-type]
+    rig = EngineRig(None, process, port)
     try:
         await hass.async_add_executor_job(lambda: wait_for_api(rig))
         entry = make_entry(rig)
