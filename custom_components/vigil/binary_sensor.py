@@ -98,12 +98,6 @@ class VigilBinarySensor(VigilCameraEntity, BinarySensorEntity):
 
     entity_description: VigilBinarySensorDescription
 
-    @property
-    def available(self) -> bool:
-        if self.entity_description.live:
-            return super().available and self.camera.online
-        return super().available
-
     @callback
     def _async_update_attrs(self) -> None:
         if self.camera_id in self.hub.cameras:

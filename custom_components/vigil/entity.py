@@ -67,7 +67,10 @@ class VigilCameraEntity(VigilEntity):
 
     @property
     def available(self) -> bool:
-        return self.hub.available and self.camera_id in self.hub.cameras
+        if not (self.hub.available and self.camera_id in self.hub.cameras):
+            return False
+        # Descriptions marked live show what the camera sees: unavailable while it is offline.
+        return self.camera.online or not getattr(self.entity_description, "live", False)
 
 
 class VigilLiveEntity(VigilCameraEntity):

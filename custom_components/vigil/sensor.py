@@ -129,12 +129,6 @@ class VigilCameraSensor(VigilCameraEntity, SensorEntity):
 
     entity_description: VigilCameraSensorDescription
 
-    @property
-    def available(self) -> bool:
-        if self.entity_description.live:
-            return super().available and self.camera.online
-        return super().available
-
     @callback
     def _async_update_attrs(self) -> None:
         if self.camera_id in self.hub.cameras:
