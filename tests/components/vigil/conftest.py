@@ -153,6 +153,15 @@ def start_engine(workdir: Path, cameras: Callable[[RtspCamera], list[dict[str, A
     return rig
 
 
+def start_engine_without_camera(workdir: Path, cameras: list[dict[str, Any]]) -> EngineRig:
+    """An engine of other cameras (ONVIF, demo) than the RTSP test camera; not yet waited for."""
+    port = free_port()
+    config = {"api_host": "127.0.0.1", "api_port": port, "api_token": TOKEN, "segment_seconds": 2, "cameras": cameras}
+    process = EngineProcess(workdir, config)
+    process.start()
+    return EngineRig(None, process, port)
+
+
 @pytest.fixture(scope="package")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineRig]:
     """The package's engine: ``front`` records and detects motion, ``yard`` is configured but disabled."""
@@ -204,6 +213,15 @@ def make_entry(rig: EngineRig, *, options: dict[str, Any] | None = None, **data:
         data={CONF_URL: rig.url, CONF_TOKEN: rig.token, **data},
         options=options or {},
     )
+
+
+async def set_up_entry(hass: HomeAssistant, rig: EngineRig) -> MockConfigEntry:
+    """An entry for ``rig``, added and set up."""
+    entry = make_entry(rig)
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
 
 
 type SetupEntry = Callable[..., Awaitable[MockConfigEntry]]

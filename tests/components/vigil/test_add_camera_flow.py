@@ -23,10 +23,17 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.vigil.const import DOMAIN
 from tests.api.client import WsClient
-from tests.components.vigil.conftest import TOKEN, EngineRig, enable_loopback_sockets, free_port, make_entry, wait_for
+from tests.components.vigil.conftest import (
+    TOKEN,
+    EngineRig,
+    enable_loopback_sockets,
+    free_port,
+    set_up_entry,
+    start_engine_without_camera,
+    wait_for,
+)
 from tests.onvif.discovery_responder import Responder
 from tests.onvif.ipycam_camera import IpyCam
-from tests.support.engine_process import EngineProcess
 
 PASSWORD = "Onvif-Pa55!"
 
@@ -40,17 +47,10 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     workdir = tmp_path_factory.mktemp("vigil-add-camera")
     cam = IpyCam(workdir / "ipycam", password=PASSWORD, serial="VC-2024").start()
     responder = Responder(onvif_port=cam.onvif_port, name="Garden_Cam")
-    port = free_port()
-    config = {
-        "api_host": "127.0.0.1",
-        "api_port": port,
-        "api_token": TOKEN,
-        "segment_seconds": 2,
-        "cameras": [{"id": "demo", "url": "demo://", "motion": {"enabled": False}}],
-    }
-    process = EngineProcess(workdir / "engine", config)
-    process.start()
-    engine = EngineRig(None, process, port)  # no GStreamer camera here
+    engine = start_engine_without_camera(
+        workdir / "engine", [{"id": "demo", "url": "demo://", "motion": {"enabled": False}}]
+    )
+    process = engine.process
     try:
         engine.wait_ready(("demo",))
         yield engine, cam, responder
@@ -63,11 +63,7 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
 @pytest.fixture
 async def entry(hass: HomeAssistant, rig: Rig) -> MockConfigEntry:
     """The rig's entry, set up (the package's autouse fixture unloads it)."""
-    entry = make_entry(rig[0])
-    entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
+    return await set_up_entry(hass, rig[0])
 
 
 async def _menu(hass: HomeAssistant, entry: MockConfigEntry, step: str) -> ConfigFlowResult:

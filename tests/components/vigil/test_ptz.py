@@ -25,17 +25,16 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.vigil.const import DOMAIN, SERVICE_PTZ
 from tests.components.vigil.conftest import (
-    TOKEN,
     EngineRig,
     enable_loopback_sockets,
     entity_id,
     free_port,
-    make_entry,
+    set_up_entry,
+    start_engine_without_camera,
     wait_for,
 )
 from tests.onvif.ipycam_camera import IpyCam
 from tests.onvif.onvif_double import OnvifDouble
-from tests.support.engine_process import EngineProcess
 
 PASSWORD = "Onvif-Pa55!"
 
@@ -45,19 +44,6 @@ def _onvif(port: int) -> dict[str, Any]:
 
 
 type Onvif = tuple[EngineRig, IpyCam, OnvifDouble]
-
-
-def _start(workdir: Path, cameras: list[dict[str, Any]]) -> tuple[EngineProcess, int]:
-    port = free_port()
-    config = {
-        "api_host": "127.0.0.1",
-        "api_port": port,
-        "api_token": TOKEN,
-        "cameras": cameras,
-    }
-    process = EngineProcess(workdir, {"segment_seconds": 2, **config})
-    process.start()
-    return process, port
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +59,8 @@ def onvif_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Onvif]:
         {"id": "yard", "onvif": _onvif(double.port), "motion": {"enabled": False}},
         {"id": "demo", "url": "demo://", "motion": {"enabled": False}},
     ]
-    process, port = _start(workdir / "engine", cameras)
-    rig = EngineRig(None, process, port)  # no GStreamer camera here
+    rig = start_engine_without_camera(workdir / "engine", cameras)
+    process = rig.process
     try:
         rig.wait_ready(("porch", "yard", "demo"))
         yield rig, cam, double
@@ -87,11 +73,7 @@ def onvif_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Onvif]:
 @pytest.fixture
 async def entry(hass: HomeAssistant, onvif_rig: Onvif) -> MockConfigEntry:
     """The rig's entry, set up (the package's autouse fixture unloads it)."""
-    entry = make_entry(onvif_rig[0])
-    entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
+    return await set_up_entry(hass, onvif_rig[0])
 
 
 async def _ptz(hass: HomeAssistant, camera: str, **data: Any) -> None:
@@ -182,14 +164,11 @@ async def test_a_camera_found_later_gets_its_device_and_buttons(
     cam = onvif_rig[1]
     double = OnvifDouble(f"rtsp://127.0.0.1:{cam.rtsp_port}/video_sub", presets={"7": "Gate"})
     double.port = free_port()  # known to the engine before the double listens there
-    process, port = _start(tmp_path / "engine", [{"id": "late", "onvif": _onvif(double.port)}])
-    rig = EngineRig(None, process, port)
+    rig = start_engine_without_camera(tmp_path / "engine", [{"id": "late", "onvif": _onvif(double.port)}])
+    process = rig.process
     try:
         await hass.async_add_executor_job(lambda: wait_for_api(rig))
-        entry = make_entry(rig)
-        entry.add_to_hass(hass)
-        await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+        entry = await set_up_entry(hass, rig)
         registry = dr.async_get(hass)
         late = registry.async_get_device_by_identifier((DOMAIN, f"{rig.instance_id}-late"), entry.entry_id)
         assert late is not None
