@@ -7,7 +7,8 @@ process group so that a Ctrl-C reaches them only through this supervisor, in thi
 2. the engine (``python -m vigil_engine``) with the demo camera and the test camera (or the
    cameras of the config file given), its API on loopback with a token kept in the folder;
 3. Home Assistant (``hass -c <folder>/ha``) with the integration linked in from this
-   repository; onboarding is done over its HTTP API (user ``dev``) and the integration is
+   repository; onboarding is done over its HTTP API (user ``dev``), its country, time zone and
+   units are set over its WebSocket API (``core_settings.py``), and the integration is
    configured against the engine through the config-flow REST API, as a user would.
 
 Then it prints the URL and the login, and waits. SIGINT or SIGTERM stops Home Assistant
@@ -17,10 +18,11 @@ starts it again. Every child also gets SIGTERM if this process dies (``setpriv
 --pdeathsig``), so nothing outlives it.
 
 Everything lives in one folder (``.develop`` by default), reused by the next run: footage,
-the engine's config (written on every run), Home Assistant's config folder, and
-``develop.json`` (mode 0600: the engine's token and the ``dev`` password) plus ``ha_token``
-(a long-lived Home Assistant access token, for tools and tests). Nothing secret is printed
-except the password of the local ``dev`` user, which is what the developer needs to log in.
+the engine's config (written on every run), Home Assistant's config folder, its media folder
+(``media/``: the files of Vigil's export and snapshot actions), and ``develop.json`` (mode 0600:
+the engine's token and the ``dev`` password) plus ``ha_token`` (a long-lived Home Assistant
+access token, for tools and tests). Nothing secret is printed except the password of the local
+``dev`` user, which is what the developer needs to log in.
 """
 
 from __future__ import annotations
@@ -48,15 +50,23 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from core_settings import core_settings
+
 from tests.support.camera import CameraError, RtspCamera, gstreamer_problem
 
 REPO = Path(__file__).resolve().parents[2]
 
 HA_USER = "dev"
+HA_LOCATION_NAME = "Vigil development"
 HA_RESTART_EXIT_CODE = 100  # homeassistant.const.RESTART_EXIT_CODE: "start me again"
 ENGINE_START_TIMEOUT_S = 60
 HA_START_TIMEOUT_S = 180
 STOP_TIMEOUT_S = 30
+# The integrations onboarding's core-config step sets up (homeassistant/components/onboarding/
+# views.py): their packages are missing under --skip-pip. Folders from before that step was
+# skipped (skip_onboarding_core_config) may still hold their failed entries.
+ONBOARDING_DOMAINS = ("google_translate", "met", "radio_browser")
+FAILED_ENTRY_STATES = frozenset({"setup_error", "setup_retry", "migration_error", "failed_unload"})
 # The test camera's box moves for 3 s every 30 s of scene time (6 hours' worth), so that
 # motion sensors and events have something to show.
 TEST_CAMERA_MOTION = tuple((float(start), float(start + 3)) for start in range(20, 6 * 3600, 30))
@@ -94,6 +104,11 @@ class Settings:
     @property
     def ha_dir(self) -> Path:
         return self.folder / "ha"
+
+    @property
+    def media_dir(self) -> Path:
+        """Home Assistant's ``local`` media folder, pinned into ours (it takes ``/media`` where that exists)."""
+        return self.folder / "media"
 
 
 def _port(value: str) -> int:
@@ -265,8 +280,12 @@ def write_ha_config(settings: Settings) -> None:
     Not ``default_config``: offline, Home Assistant installs a dozen packages into the
     project's .venv at start (downgrading pinned ones) and fails to build pymicro-vad for
     the voice pipeline. Instead it runs with --skip-pip and the integrations a Vigil
-    developer looks at; the ones Home Assistant always loads still try (voice assistant,
-    tts, ffmpeg: missing packages, harmless here) and are listed as failed in its log.
+    developer looks at (the packages of those it always loads come with requirements/dev.txt).
+
+    The ``homeassistant:`` section pins only the media folder into ours (Home Assistant takes
+    ``/media`` wherever that exists, and the export and snapshot actions write there). Name,
+    country and time zone are set over the API instead: any of them here would lock the
+    General settings page ("stored in configuration.yaml").
     """
     ha_dir = settings.ha_dir
     (ha_dir / "custom_components").mkdir(parents=True, exist_ok=True)
@@ -278,8 +297,10 @@ def write_ha_config(settings: Settings) -> None:
         if link.exists():
             raise DevelopError(f"{link} exists and is not the link to {target}: move it away")
         link.symlink_to(target)
+    settings.media_dir.mkdir(parents=True, exist_ok=True)
     config = {
-        "homeassistant": {"name": "Vigil development"},
+        # The media folder is also allowed for file access (allowlist_external_dirs) by itself.
+        "homeassistant": {"media_dirs": {"local": str(settings.media_dir)}},
         "logger": {"default": "warning", "logs": {"custom_components.vigil": "info"}},
         # What the frontend shows a Vigil developer: devices and entries (config), live
         # view (stream), recordings and snapshots (media_source), motion history.
@@ -296,6 +317,7 @@ def write_ha_config(settings: Settings) -> None:
     )
     (ha_dir / "configuration.yaml").write_text(text, encoding="utf-8")
     write_ha_http_config(settings)
+    skip_onboarding_core_config(settings)
 
 
 def write_ha_http_config(settings: Settings) -> None:
@@ -326,6 +348,28 @@ def write_ha_http_config(settings: Settings) -> None:
         "data": {"stable": stable, "pending": None, "yaml_migration_done": True},
     }
     _write_private(settings.ha_dir / ".storage" / "http", json.dumps(store, indent=2) + "\n")
+
+
+def skip_onboarding_core_config(settings: Settings) -> None:
+    """Mark onboarding's core-config step done in its store before Home Assistant reads it.
+
+    That step (the frontend's "Home" page posts it) does nothing but start the config flows of
+    google_translate, met, radio_browser and shopping_list (``CoreConfigOnboardingView``). Their
+    packages are not installed (--skip-pip), so met's and radio_browser's flows fail to load and
+    google_translate's entry fails to set up: errors in the log and a failed card on the
+    integrations page before the developer has done anything. What the page would set (country,
+    time zone, units) is set over the WebSocket API instead (``ensure_core_config``). The other
+    steps go through the HTTP API as before.
+    """
+    path = settings.ha_dir / ".storage" / "onboarding"
+    # homeassistant.components.onboarding's STORAGE_VERSION (a later one migrates this one).
+    store: dict[str, Any] = {"version": 4, "minor_version": 1, "key": "onboarding", "data": {"done": []}}
+    if path.exists():
+        store = json.loads(path.read_text(encoding="utf-8"))
+    done: list[str] = store["data"]["done"]
+    if "core_config" not in done:
+        done.append("core_config")
+        _write_private(path, json.dumps(store, indent=2) + "\n")
 
 
 # --- child processes ----------------------------------------------------------------------------
@@ -489,8 +533,7 @@ class HomeAssistant:
         await self._token_from_code(result["result"])
 
     async def finish_onboarding(self, steps: dict[str, bool]) -> None:
-        if not steps.get("core_config", True):
-            await self.request("POST", "/api/onboarding/core_config")
+        # Not the core-config step: skip_onboarding_core_config marked it done beforehand.
         if not steps.get("analytics", True):
             await self.request("POST", "/api/onboarding/analytics")
         if not steps.get("integration", True):
@@ -504,34 +547,45 @@ class HomeAssistant:
         async with self.session.get(f"{self.url}/api/", headers={"Authorization": f"Bearer {token}"}) as response:
             return response.status == 200
 
-    async def long_lived_token(self) -> str:
-        """A long-lived access token for tools (the WebSocket API is the only way to make one)."""
+    async def websocket(self, command: dict[str, Any]) -> Any:
+        """One command of the WebSocket API (its own connection); its result."""
         async with self.session.ws_connect(f"{self.url}/api/websocket") as ws:
             await ws.receive_json()  # auth_required
             await ws.send_json({"type": "auth", "access_token": self.token})
             if (await ws.receive_json()).get("type") != "auth_ok":
                 raise DevelopError("Home Assistant refused its own access token")
-            await ws.send_json(
-                {
-                    "id": 1,
-                    "type": "auth/long_lived_access_token",
-                    # Unique per user: a name per creation, so a lost token never blocks the next.
-                    "client_name": f"scripts/develop {time.strftime('%Y-%m-%d %H:%M:%S')}",
-                    "lifespan": 3650,
-                }
-            )
-            result = await ws.receive_json()
-            if not result.get("success"):
-                raise DevelopError(f"Home Assistant made no long-lived token: {result.get('error')}")
-            return str(result["result"])
+            await ws.send_json({"id": 1, **command})
+            reply: dict[str, Any] = await ws.receive_json()
+            if not reply.get("success"):
+                raise DevelopError(f"Home Assistant refused {command['type']}: {reply.get('error')}")
+            return reply["result"]
+
+    async def long_lived_token(self) -> str:
+        """A long-lived access token for tools (the WebSocket API is the only way to make one)."""
+        token = await self.websocket(
+            {
+                "type": "auth/long_lived_access_token",
+                # Unique per user: a name per creation, so a lost token never blocks the next.
+                "client_name": f"scripts/develop {time.strftime('%Y-%m-%d %H:%M:%S')}",
+                "lifespan": 3650,
+            }
+        )
+        return str(token)
+
+    async def config(self) -> dict[str, Any]:
+        config: dict[str, Any] = await self.request("GET", "/api/config")
+        return config
 
     async def running(self) -> bool:
-        config: dict[str, Any] = await self.request("GET", "/api/config")
-        return config.get("state") == "RUNNING"
+        return (await self.config()).get("state") == "RUNNING"
+
+    async def entries(self, domain: str | None = None) -> list[dict[str, Any]]:
+        query = f"?domain={domain}" if domain else ""
+        entries: list[dict[str, Any]] = await self.request("GET", f"/api/config/config_entries/entry{query}")
+        return entries
 
     async def vigil_entries(self) -> list[dict[str, Any]]:
-        entries: list[dict[str, Any]] = await self.request("GET", "/api/config/config_entries/entry?domain=vigil")
-        return entries
+        return await self.entries("vigil")
 
     async def add_vigil(self, engine_url: str, engine_token: str) -> dict[str, Any]:
         """The integration's config flow, as a user fills it in."""
@@ -566,7 +620,30 @@ async def set_up_home_assistant(
         _write_private(token_path, await ha.long_lived_token() + "\n")
 
     await _wait_until(ha.running, hass, "Home Assistant to finish starting", HA_START_TIMEOUT_S, log_path)
+    await ensure_core_config(ha)
+    await remove_failed_onboarding_entries(ha)
     await ensure_vigil_entry(ha, settings, keys, hass, log_path)
+
+
+async def ensure_core_config(ha: HomeAssistant) -> None:
+    """Country, time zone, units and language, once (a developer's later changes in the UI stay)."""
+    if (await ha.config()).get("country"):
+        return
+    wanted = core_settings(HA_LOCATION_NAME)
+    # Also clears the "country not configured" repair Home Assistant raised at start.
+    await ha.websocket({"type": "config/core/update", **wanted})
+    log(
+        f"set Home Assistant's time zone {wanted['time_zone']}, country {wanted['country']}"
+        f" and {wanted['unit_system']} units (Settings → System → General changes them)"
+    )
+
+
+async def remove_failed_onboarding_entries(ha: HomeAssistant) -> None:
+    """Entries an earlier onboarding left that cannot load here (see ONBOARDING_DOMAINS)."""
+    for entry in await ha.entries():
+        if entry["domain"] in ONBOARDING_DOMAINS and entry["state"] in FAILED_ENTRY_STATES:
+            await ha.request("DELETE", f"/api/config/config_entries/entry/{entry['entry_id']}")
+            log(f"removed the {entry['title']!r} entry ({entry['state']}): onboarding made it, it cannot load here")
 
 
 async def ensure_vigil_entry(ha: HomeAssistant, settings: Settings, keys: Secrets, hass: Child, log_path: Path) -> None:

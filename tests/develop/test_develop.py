@@ -1,10 +1,13 @@
 """``scripts/develop`` for real: the engine, the RTSP test camera and Home Assistant, started by
-the script in a temporary folder on free ports, checked through Home Assistant's HTTP API as a
-browser or a tool would use it, then stopped with Ctrl-C (SIGINT) and, on a second run over
-the same folder, with SIGTERM."""
+the script in a temporary folder on free ports, checked through Home Assistant's HTTP and
+WebSocket APIs as a browser or a tool would use them, then stopped with Ctrl-C (SIGINT) and, on a
+second run over the same folder, with SIGTERM. A first run must look clean to a contributor: no
+failed integration, no repair, nothing in Home Assistant's log but the warnings every such
+instance prints, and nothing written outside the folder."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import json
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import pytest_socket
 
@@ -31,6 +35,33 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "develop"
 START_TIMEOUT_S = 120
 STOP_TIMEOUT_S = 45
+# The machine's time zone as the script sees it ($TZ): a half-hour zone, whose country is not the
+# one a zone without a country gets, so that the settings are visibly derived from it.
+TIME_ZONE = "America/St_Johns"
+COUNTRY = "CA"
+# Home Assistant picks /media as its media folder wherever that exists; nothing may land there.
+SYSTEM_MEDIA = Path("/media")
+# What Home Assistant's log may hold at WARNING and above, whole records (a traceback appended
+# to one of these is not allowed): each is printed at every start of such an instance.
+ALLOWED_LOG_RECORDS = (
+    # --skip-pip: the development instance never installs packages into .venv.
+    re.compile(
+        r"WARNING \(MainThread\) \[homeassistant\.bootstrap\] "
+        r"Skipping pip installation of required modules\. This may cause issues"
+    ),
+    # Every custom integration is announced so.
+    re.compile(
+        r"WARNING \(SyncWorker_\d+\) \[homeassistant\.loader\] We found a custom integration vigil which has "
+        r"not been tested by Home Assistant\. This component might cause stability problems, be sure to disable "
+        r"it if you experience issues with Home Assistant"
+    ),
+    # The isal integration's package, which --skip-pip leaves out (Home Assistant then uses zlib).
+    re.compile(
+        r"WARNING \(MainThread\) \[aiohttp_fast_zlib\] zlib_ng and isal are not available, "
+        r"falling back to zlib, performance will be degraded\."
+    ),
+)
+LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ (?P<level>[A-Z]+) ")
 
 
 @pytest.fixture(autouse=True)
@@ -86,6 +117,7 @@ class Develop:
             "VIGIL_DEVELOP_DIR": str(self.folder),
             "VIGIL_DEVELOP_HA_PORT": str(self.ha_port),
             "VIGIL_DEVELOP_ENGINE_PORT": str(self.engine_port),
+            "TZ": TIME_ZONE,
         }
         env.pop("VIGIL_DEVELOP_PASSWORD", None)
         self.started = time.monotonic()
@@ -153,6 +185,28 @@ class HomeAssistantApi:
         assert status == 200, f"{path}: {status} {content[:300]!r}"
         return json.loads(content)
 
+    def websocket(self, command: dict[str, Any]) -> Any:
+        """One command of the WebSocket API, as the frontend sends it; its result."""
+
+        async def send() -> Any:
+            async with aiohttp.ClientSession() as session, session.ws_connect(f"{self.url}/api/websocket") as ws:
+                assert (await ws.receive_json())["type"] == "auth_required"
+                await ws.send_json({"type": "auth", "access_token": self.token})
+                assert (await ws.receive_json())["type"] == "auth_ok"
+                await ws.send_json({"id": 1, **command})
+                reply = await ws.receive_json()
+                assert reply["success"], reply
+                return reply["result"]
+
+        return asyncio.run(send())
+
+    def action(self, action: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Run a Vigil action on the demo camera; what it answered for it."""
+        body = {"entity_id": "camera.demo_camera", **data}
+        answer = self.json(f"/api/services/vigil/{action}?return_response", body)
+        response: dict[str, Any] = answer["service_response"]["camera.demo_camera"]
+        return response
+
     def vigil_cameras(self) -> list[str]:
         """The camera entities the Vigil integration made (Home Assistant's own template API)."""
         template = "{{ integration_entities('vigil') | select('match', 'camera[.]') | sort | join(',') }}"
@@ -189,6 +243,23 @@ def _check_running_instance(run: Develop, expected_cameras: set[str]) -> HomeAss
     services = {entry["domain"]: entry["services"] for entry in api.json("/api/services")}
     assert "snapshot" in services["vigil"]
 
+    # A clean first run: onboarding done, every config entry loaded (none of the ones onboarding
+    # would set up, whose packages are missing here), no repair (a country is set, over the API,
+    # so the General settings stay editable), and the frontend not sent to onboarding.
+    onboarding_status, _, onboarding = api.request("/api/onboarding")
+    assert onboarding_status == 404 or all(step["done"] for step in json.loads(onboarding)), onboarding
+    entries = api.json("/api/config/config_entries/entry")
+    assert {entry["domain"]: entry["state"] for entry in entries} == {
+        "analytics": "loaded",
+        "backup": "loaded",
+        "vigil": "loaded",
+    }
+    assert api.websocket({"type": "repairs/list_issues"}) == {"issues": []}
+    config = api.json("/api/config")
+    assert (config["country"], config["time_zone"], config["config_source"]) == (COUNTRY, TIME_ZONE, "storage")
+    assert (config["unit_system"]["length"], config["language"]) == ("km", "en")
+    assert config["location_name"] == "Vigil development"
+
     # Exactly one Vigil entry, loaded, and the camera entities with still images.
     entries = api.json("/api/config/config_entries/entry?domain=vigil")
     assert [entry["state"] for entry in entries] == ["loaded"]
@@ -203,6 +274,44 @@ def _check_running_instance(run: Develop, expected_cameras: set[str]) -> HomeAss
         image = _wait(functools.partial(still, entity_id), 30, f"a still image of {entity_id}")
         assert len(image) > 1000
     return api
+
+
+def _check_in_media_folder(run: Develop, response: dict[str, Any], kind: str, magic: tuple[int, bytes]) -> Path:
+    """An action's file: in the folder's media/vigil/<kind>/, with the content it says."""
+    path = Path(response["path"])
+    assert path.parent == run.folder / "media" / "vigil" / kind, response
+    offset, expected = magic
+    assert path.read_bytes()[offset : offset + len(expected)] == expected
+    assert response["local_media_content_id"] == f"media-source://media_source/local/vigil/{kind}/{path.name}"
+    return path
+
+
+def _tree(folder: Path) -> set[str] | None:
+    """Every path below ``folder`` (None when it does not exist)."""
+    if not folder.exists():
+        return None
+    return {str(path.relative_to(folder)) for path in folder.rglob("*")}
+
+
+def _check_log(run: Develop) -> None:
+    """Home Assistant's log (both runs): no warning or error but the allowed ones."""
+    records: list[list[str]] = []
+    for line in (run.folder / "ha.log").read_text(encoding="utf-8", errors="replace").splitlines():
+        if LOG_RECORD.match(line) or not records:
+            records.append([line])
+        else:
+            records[-1].append(line)  # a traceback, or what a component printed
+    unexpected = []
+    for record in records:
+        found = LOG_RECORD.match(record[0])
+        text = "\n".join(record)
+        if found is None or found["level"] not in {"DEBUG", "INFO"}:
+            message = text[found.start("level") :] if found else text
+            if not any(pattern.fullmatch(message) for pattern in ALLOWED_LOG_RECORDS):
+                unexpected.append(text)
+        elif "Traceback (most recent call last)" in text:
+            unexpected.append(text)
+    assert not unexpected, "unexpected in ha.log:\n" + "\n".join(unexpected)
 
 
 def _check_stopped(run: Develop, code: int, seconds: float, sent_ms: int) -> None:
@@ -228,6 +337,10 @@ def _check_stopped(run: Develop, code: int, seconds: float, sent_ms: int) -> Non
     on_disk = {str(path.relative_to(recordings)) for path in (recordings / "demo").rglob("*.mp4")}
     assert on_disk == {path for path, _ in rows}
     assert max(end_ms for _, end_ms in rows) >= sent_ms - 3000
+
+
+def _utc(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(ms / 1000))
 
 
 @pytest.fixture(scope="module")
@@ -257,6 +370,7 @@ def test_develop_runs_the_engine_and_home_assistant_and_stops_cleanly(
     develop: Callable[[], Develop], capsys: pytest.CaptureFixture[str]
 ) -> None:
     expected = {"camera.demo_camera"} | ({"camera.test_camera"} if gstreamer_problem() is None else set())
+    system_media = _tree(SYSTEM_MEDIA)
 
     run = develop()
     ready_s = run.wait_ready()
@@ -267,6 +381,7 @@ def test_develop_runs_the_engine_and_home_assistant_and_stops_cleanly(
     assert json.loads((run.folder / "develop.json").read_text())["ha_password"] == password.group(1)
     api = _check_running_instance(run, expected)
     assert api.token not in run.text()
+    _check_in_media_folder(run, api.action("snapshot", {}), "snapshots", (0, b"\xff\xd8"))
     sent_ms = int(time.time() * 1000)
     code, stop_s = run.stop(signal.SIGINT)
     _check_stopped(run, code, stop_s, sent_ms)
@@ -277,12 +392,18 @@ def test_develop_runs_the_engine_and_home_assistant_and_stops_cleanly(
     assert "created the Home Assistant user" not in again.text()
     assert "added the Vigil integration" not in again.text()
     assert f"login dev / {password.group(1)}" in again.text()
-    _check_running_instance(again, expected)
+    api = _check_running_instance(again, expected)
     users = json.loads((run.folder / "ha" / ".storage" / "auth").read_text())["data"]["users"]
     assert [user["name"] for user in users if not user["system_generated"]] == ["Developer"]
+    # The first run's last 10 s of footage, exported: into the folder too.
+    end_ms = sent_ms - 1000
+    clip = api.action("export_clip", {"start": _utc(end_ms - 10_000), "end": _utc(end_ms)})
+    assert _check_in_media_folder(run, clip, "clips", (4, b"ftyp")).stat().st_size == clip["size"] > 10_000
     sent_ms = int(time.time() * 1000)
     code, again_stop_s = again.stop(signal.SIGTERM)
     _check_stopped(again, code, again_stop_s, sent_ms)
+    _check_log(again)
+    assert _tree(SYSTEM_MEDIA) == system_media
 
     with capsys.disabled():
         print(

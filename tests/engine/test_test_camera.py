@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from tests.support.camera import (
     SUB_HEIGHT,
     SUB_WIDTH,
+    SYSTEM_PYTHON,
     AuthMode,
     CameraError,
     CameraOptions,
@@ -330,6 +331,79 @@ def test_start_failure_reports_server_stderr() -> None:
             assert not camera.running
         finally:
             camera.close()
+
+
+def test_cold_start_rebuilds_the_plugin_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An empty registry, as after package installs or on a fresh machine: GStreamer must scan
+    # every plugin before the server can build its mounts.
+    registry = tmp_path / "registry.bin"
+    monkeypatch.setenv("GST_REGISTRY", str(registry))
+    with RtspCamera(width=320, height=240) as camera:
+        assert registry.stat().st_size > 10_000
+        assert "GStreamer built its plugin registry" in camera.logs()
+        assert camera.init_seconds is not None
+        with open_stream(camera.url("sub"), quick=True) as container:
+            assert read_packets(container, 3) == 3
+
+
+def test_slow_init_does_not_count_against_the_start_timeout(tmp_path: Path) -> None:
+    # Debian's Python, started 2.5 s late: a stand-in for a registry rebuild on a loaded machine.
+    late_python = tmp_path / "late-python3"
+    late_python.write_text(f'#!/bin/sh\nsleep 2.5\nexec {SYSTEM_PYTHON} "$@"\n')
+    late_python.chmod(0o755)
+    with RtspCamera(python=str(late_python), start_timeout=1.5) as camera:
+        assert camera.init_seconds is not None
+        assert camera.init_seconds >= 2.5
+        with open_stream(camera.url("sub"), quick=True) as container:
+            assert read_packets(container, 3) == 3
+
+
+def test_camera_without_plugins_fails_at_once_with_its_stderr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A broken GStreamer (no plugins at all) is not a cold start: the server says what is
+    # missing and exits, and the start fails right away with that, whatever the time bounds.
+    (tmp_path / "no-plugins").mkdir()
+    monkeypatch.setenv("GST_PLUGIN_SYSTEM_PATH_1_0", str(tmp_path / "no-plugins"))
+    monkeypatch.setenv("GST_REGISTRY", str(tmp_path / "registry.bin"))
+    monkeypatch.delenv("GST_PLUGIN_PATH_1_0", raising=False)
+    monkeypatch.delenv("GST_PLUGIN_PATH", raising=False)
+    camera = RtspCamera()
+    started = time.monotonic()
+    try:
+        with pytest.raises(CameraStartError) as failure:
+            camera.start()
+    finally:
+        camera.close()
+    assert time.monotonic() - started < 5
+    message = str(failure.value)
+    assert "the server exited with status 2" in message
+    assert "GStreamer element 'x264enc' is missing (install gstreamer1.0-plugins-ugly)" in message
+    assert camera.init_seconds is not None
+
+
+@pytest.mark.parametrize(
+    ("stage", "script", "problem"),
+    [
+        ("before init", "exec sleep 30", "GStreamer's init did not finish within 1.5 s"),
+        ("after init", "echo 'INIT 0.010'\nexec sleep 30", "no READY line within 1.5 s after GStreamer's init"),
+    ],
+)
+def test_stuck_server_fails_after_its_bound_with_its_stderr(
+    tmp_path: Path, stage: str, script: str, problem: str
+) -> None:
+    stuck = tmp_path / "stuck-server"
+    stuck.write_text(f"#!/bin/sh\necho 'stuck {stage}' >&2\n{script}\n")
+    stuck.chmod(0o755)
+    camera = RtspCamera(python=str(stuck), start_timeout=1.5, init_timeout=1.5)
+    started = time.monotonic()
+    try:
+        with pytest.raises(CameraStartError) as failure:
+            camera.start()
+        assert not camera.running
+    finally:
+        camera.close()
+    assert 1.5 <= time.monotonic() - started < 4
+    assert problem in str(failure.value)
+    assert f"--- server stderr ---\nstuck {stage}\n" in str(failure.value)
 
 
 @pytest.mark.parametrize("ending", ["normal exit", "crash"])

@@ -29,6 +29,7 @@ from typing import Final, Literal, Self, TypedDict, Unpack
 from urllib.parse import quote
 
 __all__ = [
+    "DEFAULT_INIT_TIMEOUT",
     "MOUNTS",
     "SERVER_SCRIPT",
     "SETUP_HINT",
@@ -49,6 +50,9 @@ SERVER_SCRIPT: Final = Path(__file__).resolve().with_name("rtsp_server.py")
 MOUNTS: Final = ("h264", "h265", "h264-noaudio", "sub")
 SUB_WIDTH: Final = 640
 SUB_HEIGHT: Final = 360
+# GStreamer rebuilds its plugin registry when it is missing or stale (after package installs):
+# 0.4 s on an idle machine with the plugins in the page cache, far longer on a cold, loaded one.
+DEFAULT_INIT_TIMEOUT: Final = 60.0
 SETUP_HINT: Final = (
     "The RTSP test camera needs Debian's GStreamer RTSP server stack for /usr/bin/python3 "
     "(python3-gi, gir1.2-gst-rtsp-server-1.0, gstreamer1.0-plugins-{base,good,bad,ugly}, "
@@ -59,6 +63,7 @@ AuthMode = Literal["none", "basic", "digest"]
 
 # Environment variables that would make the system Python pick up the virtualenv.
 _SCRUBBED_ENV: Final = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONSAFEPATH")
+_INIT_PREFIX: Final = b"INIT "
 _READY_PREFIX: Final = b"READY "
 _EXIT_PORT_IN_USE: Final = 3
 
@@ -174,7 +179,8 @@ def gstreamer_problem(python: str = SYSTEM_PYTHON) -> str | None:
             [python, "-c", probe],
             capture_output=True,
             text=True,
-            timeout=30,
+            # Its Gst.init is the first of the run: on a cold start it rebuilds the registry.
+            timeout=DEFAULT_INIT_TIMEOUT,
             env=_server_env(),
             check=False,
         )
@@ -220,6 +226,32 @@ def _kill(process: subprocess.Popen[bytes], timeout: float) -> None:
                 stream.close()
 
 
+class _StdoutLines:
+    """The lines a server writes to its stdout, each awaited until a deadline."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdout is not None
+        self._fd = process.stdout.fileno()
+        self._buffer = b""
+
+    def next(self, deadline: float) -> bytes | None:
+        """The next line, stripped; None if none came by ``deadline``; EOFError if stdout closed."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._fd, selectors.EVENT_READ)
+            while b"\n" not in self._buffer:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                if not selector.select(remaining):
+                    continue
+                chunk = os.read(self._fd, 4096)
+                if not chunk:
+                    raise EOFError
+                self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line.strip()
+
+
 @dataclass
 class _Resources:
     """Everything that must be released even if the camera object is just dropped."""
@@ -248,11 +280,19 @@ class RtspCamera:
         *,
         port: int = 0,
         start_timeout: float = 5.0,
+        init_timeout: float = DEFAULT_INIT_TIMEOUT,
         python: str = SYSTEM_PYTHON,
         **overrides: Unpack[CameraOptionsOverrides],
     ) -> None:
         self.options: Final = dataclasses.replace(options or CameraOptions(), **overrides)
+        # Two bounds, because a start has two phases of very different length: GStreamer's
+        # init (milliseconds, but many seconds on a cold start, when it rebuilds its plugin
+        # registry) and, after it, building the mounts and listening (well under a second).
+        # A server that dies fails at once whatever the bounds (its stdout closes).
         self.start_timeout = start_timeout
+        self.init_timeout = init_timeout
+        self.init_seconds: float | None = None
+        """How long GStreamer's init took at the last start (seen from here: spawn to INIT)."""
         self._python = python
         self._port = port
         self._bound_port: int | None = None
@@ -345,13 +385,13 @@ class RtspCamera:
         if self.running:
             raise CameraError(f"the camera is already running on port {self._bound_port}")
         port = self._bound_port if self._bound_port is not None else self._port
-        deadline = time.monotonic() + self.start_timeout
+        retry_until = time.monotonic() + self.start_timeout
         while True:
             offset = self._log_size()
             process = self._spawn(port)
             self._res.process = process
             self._frozen = False
-            ready_port, problem = self._wait_ready(process, deadline)
+            ready_port, problem = self._wait_ready(process)
             if ready_port is not None:
                 self._bound_port = ready_port
                 return self
@@ -362,7 +402,7 @@ class RtspCamera:
                 process.returncode == _EXIT_PORT_IN_USE
                 and port != 0
                 and self._bound_port is not None
-                and time.monotonic() + 0.2 < deadline
+                and time.monotonic() + 0.2 < retry_until
             ):
                 time.sleep(0.1)
                 continue
@@ -451,31 +491,34 @@ class RtspCamera:
             except OSError as err:
                 raise CameraStartError(f"cannot run {self._python}: {err}. {SETUP_HINT}") from err
 
-    def _wait_ready(self, process: subprocess.Popen[bytes], deadline: float) -> tuple[int | None, str]:
-        assert process.stdout is not None
-        fd = process.stdout.fileno()
-        buffer = b""
-        with selectors.DefaultSelector() as selector:
-            selector.register(fd, selectors.EVENT_READ)
-            while b"\n" not in buffer:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None, f"no READY line within {self.start_timeout:g} s"
-                if not selector.select(remaining):
-                    continue
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    with contextlib.suppress(subprocess.TimeoutExpired):
-                        process.wait(1.0)
-                    return None, f"the server exited with status {process.returncode}"
-                buffer += chunk
-        line = buffer.split(b"\n", 1)[0].strip()
-        if not line.startswith(_READY_PREFIX):
-            return None, f"unexpected first line on stdout: {line!r}"
+    def _wait_ready(self, process: subprocess.Popen[bytes]) -> tuple[int | None, str]:
+        """The port once the server says READY, or None and why not."""
+        spawned = time.monotonic()
+        self.init_seconds = None
+        lines = _StdoutLines(process)
         try:
-            return int(line[len(_READY_PREFIX) :]), ""
+            init = lines.next(spawned + self.init_timeout)
+            if init is None:
+                return None, f"GStreamer's init did not finish within {self.init_timeout:g} s (no INIT line)"
+            if not init.startswith(_INIT_PREFIX):
+                return None, f"unexpected first line on stdout: {init!r}"
+            self.init_seconds = time.monotonic() - spawned
+            ready = lines.next(time.monotonic() + self.start_timeout)
+        except EOFError:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(1.0)
+            return None, f"the server exited with status {process.returncode}"
+        if ready is None:
+            return None, (
+                f"no READY line within {self.start_timeout:g} s after GStreamer's init"
+                f" (which took {self.init_seconds:.1f} s)"
+            )
+        if not ready.startswith(_READY_PREFIX):
+            return None, f"unexpected line on stdout after INIT: {ready!r}"
+        try:
+            return int(ready[len(_READY_PREFIX) :]), ""
         except ValueError:
-            return None, f"unexpected first line on stdout: {line!r}"
+            return None, f"unexpected line on stdout after INIT: {ready!r}"
 
     def _signal(self, signum: signal.Signals, *, want_stopped: bool) -> None:
         process = self._res.process

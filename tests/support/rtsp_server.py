@@ -13,7 +13,11 @@ frame step from dim to normal brightness at scene time T.
 
 Mounts: /h264 (H.264 + AAC), /h265 (H.265 + AAC), /h264-noaudio, /sub (640x360 H.264).
 
-After the server is listening it prints exactly one line ``READY <port>`` to stdout.
+It prints two lines to stdout: ``INIT <seconds>`` once GStreamer is initialised (on a cold
+start that includes rebuilding its plugin registry, which can take many seconds on a loaded
+machine), then ``READY <port>`` once the server listens (well under a second later). The
+controller bounds the two phases separately, so a cold start is not mistaken for a broken
+camera and a broken camera still fails fast.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ import itertools
 import os
 import signal
 import sys
+import time
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 
 import gi
 
@@ -402,9 +408,34 @@ def configure_auth(server: GstRtspServer.RTSPServer, factories: dict[str, SceneF
         factory.set_permissions(permissions)
 
 
+def registry_files() -> list[Path]:
+    """Where GStreamer keeps its plugin registry: GST_REGISTRY(_1_0), or the user's cache."""
+    for name in ("GST_REGISTRY_1_0", "GST_REGISTRY"):
+        if os.environ.get(name):
+            return [Path(os.environ[name])]
+    return sorted(Path(GLib.get_user_cache_dir(), "gstreamer-1.0").glob("registry.*.bin"))
+
+
+def init_gstreamer() -> float:
+    """``Gst.init``, timed; says on stderr when it (re)built the plugin registry: a cold start."""
+
+    def stamps() -> dict[Path, float]:
+        return {path: path.stat().st_mtime for path in registry_files() if path.exists()}
+
+    before = stamps()
+    started = time.monotonic()
+    Gst.init(None)
+    seconds = time.monotonic() - started
+    if stamps() != before:
+        log(f"GStreamer built its plugin registry in {seconds:.1f} s (a cold start)")
+    return seconds
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    Gst.init(None)
+    init_seconds = init_gstreamer()
+    sys.stdout.write(f"INIT {init_seconds:.3f}\n")
+    sys.stdout.flush()
     factories, problems = build_mounts(args)
     if problems:
         for problem in problems:
