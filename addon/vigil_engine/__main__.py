@@ -1,4 +1,11 @@
-"""``python -m vigil_engine [--config FILE]``: run the recording engine until SIGTERM/SIGINT."""
+"""``python -m vigil_engine [--config FILE] [--check]``: run the recording engine until SIGTERM/SIGINT.
+
+Before anything starts, the configuration is validated (every error, one line each) and the
+storage and database folders are checked: they must exist or be creatable, and be writable.
+``--check`` does exactly these checks and exits; a start that fails them exits the same way.
+Either way a problem is a one-line error naming the key, the path and the reason, with exit
+code 2, never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +14,20 @@ import asyncio
 import ctypes
 import logging
 import os
+import secrets
 import signal
+import sqlite3
+import stat
 import sys
 from pathlib import Path
 
-from .config import ConfigError, load_config
+from .config import ConfigError, EngineConfig, load_config
 from .engine import Engine
 from .logs import setup_logging
 
 _LOGGER = logging.getLogger("vigil_engine")
 _M_ARENA_MAX = -8  # from glibc's malloc.h
+EXIT_UNUSABLE = 2  # the configuration or its folders cannot be used
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -30,12 +41,23 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+class StartError(Exception):
+    """The engine could not start (its message names the file and the reason)."""
+
+
 async def _run(engine: Engine) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await engine.start()
+    try:
+        await engine.start()
+    except (OSError, sqlite3.Error) as err:
+        # The folders passed the check moments ago, but a disk can fill up or go away in
+        # between: still one line, not a traceback (which is in the log at debug level).
+        _LOGGER.debug("Start failed", exc_info=True)
+        await engine.stop()
+        raise StartError(_start_failure(err, engine.config)) from None
     # The API serves only a started engine and is closed before the engine stops.
     from .api.server import ApiServer  # noqa: PLC0415 - aiohttp is loaded only when the engine runs
 
@@ -65,6 +87,90 @@ def _limit_malloc_arenas() -> None:
         pass  # not glibc (e.g. musl in Alpine images): nothing to tune
 
 
+def _reason(err: OSError) -> str:
+    return (err.strerror or str(err)).lower()
+
+
+def _start_failure(err: OSError | sqlite3.Error, config: EngineConfig) -> str:
+    if isinstance(err, OSError):
+        return f"{err.filename}: {_reason(err)}" if err.filename else _reason(err)
+    return f"the index database {config.db_path}: {err}"
+
+
+def _probe(folder: Path) -> str | None:
+    """Why no file can be created in the existing folder ``folder``, or None. The probe file
+    has a name nothing else uses and is deleted at once."""
+    probe = folder / f".vigil-write-check-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        probe.unlink()
+    except OSError as err:
+        return _reason(err)
+    return None
+
+
+def _folder_problem(name: str, folder: Path) -> str | None:
+    """Why the engine could not keep files in ``folder``, or None; ``name`` starts the message
+    (the config key and what it names).
+
+    What this leaves behind: nothing. A folder that exists gets a probe file, deleted at once.
+    A missing folder is not created (the engine creates it when it starts, with its missing
+    parents): the probe goes to its nearest existing parent instead, where it would be created.
+    Touching a folder this way changes its modification time, nothing else.
+    """
+    existing = folder
+    while True:
+        try:
+            mode = existing.stat().st_mode
+            break
+        except FileNotFoundError, NotADirectoryError:
+            # Missing, or below a file: the nearest existing parent tells which.
+            if existing.parent == existing:
+                return f"{name} cannot be created: no part of it exists"
+            existing = existing.parent
+        except OSError as err:
+            return f"{name} cannot be reached: {_reason(err)}"
+    if not stat.S_ISDIR(mode):
+        if existing == folder:
+            return f"{name} is not a directory"
+        return f"{name} cannot be created: not a directory ({existing} is a file)"
+    problem = _probe(existing)
+    if problem is None:
+        return None
+    if existing == folder:
+        return f"{name} is not writable: {problem}"
+    return f"{name} cannot be created: {problem} ({existing})"
+
+
+def storage_problems(config: EngineConfig) -> list[str]:
+    """Every reason the engine could not write its footage and index where the config says."""
+    storage_problem = _folder_problem(f"storage_path {config.storage_path}", config.storage_path)
+    problems = [storage_problem] if storage_problem is not None else []
+    database = config.db_path
+    key = "database_path" if config.database_path is not None else "storage_path"
+    if database.parent != config.storage_path:
+        folder_problem = _folder_problem(f"database_path {database}: its folder {database.parent}", database.parent)
+        if folder_problem is not None:
+            return [*problems, folder_problem]
+    elif storage_problem is not None:
+        return problems  # the index's folder is the storage folder: one line is enough
+    try:
+        mode = database.stat().st_mode
+    except FileNotFoundError:
+        return problems  # created at start
+    except OSError as err:
+        return [*problems, f"{key} {database} cannot be reached: {_reason(err)}"]
+    if stat.S_ISDIR(mode):
+        return [*problems, f"{key} {database} is a directory, not the index database file"]
+    try:
+        # Opened for writing but neither written nor truncated: the file stays as it was. A
+        # read-only index would otherwise look corrupt to SQLite and be set aside.
+        os.close(os.open(database, os.O_WRONLY))
+    except OSError as err:
+        return [*problems, f"{key} {database} is not writable: {_reason(err)}"]
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     _limit_malloc_arenas()
@@ -72,13 +178,28 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.config)
     except ConfigError as err:
         setup_logging("info")
-        _LOGGER.error("Invalid configuration: %s", err)
-        return 2
+        for error in err.errors:
+            _LOGGER.error("Invalid configuration: %s", error)
+        return EXIT_UNUSABLE
     setup_logging(config.log_level)
+    problems = storage_problems(config)
+    for problem in problems:
+        _LOGGER.error("Cannot start: %s", problem)
+    if problems:
+        return EXIT_UNUSABLE
     if args.check:
-        _LOGGER.info("Configuration is valid: %d cameras", len(config.cameras))
+        _LOGGER.info(
+            "Configuration is valid: %d cameras; footage in %s and the index %s can be written",
+            len(config.cameras),
+            config.storage_path,
+            config.db_path,
+        )
         return 0
-    asyncio.run(_run(Engine(config)))
+    try:
+        asyncio.run(_run(Engine(config)))
+    except StartError as err:
+        _LOGGER.error("Cannot start: %s", err)
+        return EXIT_UNUSABLE
     return 0
 
 

@@ -1,15 +1,35 @@
 """Engine configuration: one schema for the YAML file and the add-on's ``/data/options.json``.
 
-Validation errors name the offending key and, for per-camera keys, the camera, e.g.
-``cameras[front_door].record: value must be one of 'continuous', 'events', 'off'``.
+Validation reports every problem of a document in one pass, one line each, each naming its
+key path and, for per-camera keys, the camera, e.g.
+``cameras[front_door].record: value must be one of ['continuous', 'events', 'off']`` or
+``cameras[porch].motion.treshold: unknown key (did you mean 'threshold'?)``. The top-level
+keys and every camera are checked even when an earlier one is wrong, and the rules that tie
+keys together (unique camera ids and zone names; ``url`` or ``onvif``) are checked alongside
+the schema, so that fixing a file never takes more than one round. The engine's start and
+``--check`` use the same validation. No error echoes a value of a key that may hold a
+secret: a password that YAML read as a number is reported with a hint to quote it.
+
+voluptuous checks each value. Two things it does not do are done here: a list of mappings
+(``[schema]``) stops at the first bad item, so such lists are validated item by item
+(:class:`_Each`); and an unknown key gets the closest allowed key of its level (difflib).
+
+Where the document comes from decides one default: the add-on's options
+(``/data/options.json``) make the API listen on every address of the add-on's network,
+which Home Assistant reaches it over; any other configuration (or none) makes it listen on
+loopback only, so that an engine run by hand is not open to the whole LAN until its owner
+sets ``api_host``.
 """
 
 from __future__ import annotations
 
+import datetime
+import difflib
 import json
 import logging
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -29,6 +49,10 @@ MotionSource = Literal["own", "camera", "both"]
 MOTION_SOURCES: tuple[MotionSource, ...] = ("own", "camera", "both")
 _LOGGER = logging.getLogger(__name__)
 ADDON_OPTIONS = Path("/data/options.json")
+# The add-on's API must answer on the Supervisor's internal network (Home Assistant runs in
+# another container); an engine run by hand answers on this machine only unless told otherwise.
+ADDON_API_HOST = "0.0.0.0"  # noqa: S104 - see above: only for the add-on's options
+STANDALONE_API_HOST = "127.0.0.1"
 DEMO_URL = "demo://"
 DEFAULT_API_PORT = 8750
 
@@ -53,7 +77,12 @@ _UNITS = {
 
 
 class ConfigError(ValueError):
-    """The configuration is unusable; the message says which key and why."""
+    """The configuration is unusable. ``errors`` holds every problem found, one line each,
+    naming its key; the message joins them with "; " (one line for a log record or an API answer)."""
+
+    def __init__(self, *errors: str) -> None:
+        super().__init__("; ".join(errors))
+        self.errors: tuple[str, ...] = errors
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,9 +154,9 @@ class EngineConfig:
     read_timeout: float = 5.0
     retention_interval: float = 10.0
     log_level: str = "info"
-    api_host: str = "0.0.0.0"  # noqa: S104 - the add-on's API is reached from Home Assistant's container
+    api_host: str = STANDALONE_API_HOST  # the add-on's options: ADDON_API_HOST (see the module's docstring)
     api_port: int = DEFAULT_API_PORT
-    # None: generated on first start and kept in the storage folder (see ``api.auth``).
+    # None: generated on first start and kept beside the index database (see ``api.auth``).
     api_token: str | None = field(default=None, repr=False)
 
     @property
@@ -236,6 +265,30 @@ def _polygon(value: Any) -> Polygon:
     return tuple(_point(point) for point in value)
 
 
+class _Each:
+    """A list whose items all follow ``schema``. Unlike voluptuous's ``[schema]``, which stops
+    at the first item with an error inside it, every item's errors are reported."""
+
+    def __init__(self, schema: vol.Schema) -> None:
+        self.schema = schema
+
+    def __call__(self, value: Any) -> list[Any]:
+        if not isinstance(value, list):
+            raise vol.Invalid("expected a list")
+        items: list[Any] = []
+        errors: list[vol.Invalid] = []
+        for index, item in enumerate(value):
+            try:
+                items.append(self.schema(item))
+            except vol.Invalid as err:
+                for error in err.errors if isinstance(err, vol.MultipleInvalid) else [err]:
+                    error.prepend([index])
+                    errors.append(error)
+        if errors:
+            raise vol.MultipleInvalid(errors)
+        return items
+
+
 _ZONE = vol.Schema(
     {
         vol.Required("name"): _slug,
@@ -252,7 +305,7 @@ _MOTION = vol.Schema(
         vol.Optional("threshold", default=25): vol.All(vol.Coerce(int), vol.Range(min=1, max=255)),
         vol.Optional("min_area_percent", default=0.3): vol.All(vol.Coerce(float), vol.Range(min=0.01, max=100)),
         vol.Optional("masks", default=list): [_polygon],
-        vol.Optional("zones", default=list): [_ZONE],
+        vol.Optional("zones", default=list): _Each(_ZONE),
         vol.Optional("analysis_width", default=256): vol.All(vol.Coerce(int), vol.Range(min=64, max=1280)),
         vol.Optional("source", default="own"): vol.In(MOTION_SOURCES),
     },
@@ -281,9 +334,6 @@ def _motion_settings(raw: dict[str, Any]) -> MotionSettings:
         )
         for zone in raw["zones"]
     )
-    names = [zone.name for zone in zones]
-    if len(set(names)) != len(names):
-        raise vol.Invalid("zone names must be unique", path=["zones"])
     return MotionSettings(
         enabled=raw["enabled"],
         fps=raw["fps"],
@@ -312,7 +362,7 @@ _CAMERA = vol.Schema(
     {
         vol.Required("id"): _slug,
         vol.Optional("name"): vol.All(str, vol.Length(min=1, max=100)),
-        # Either a stream URL or an ONVIF address (checked in parse_config, which names the camera).
+        # Either a stream URL or an ONVIF address (checked by _camera_rule_errors, with the other rules).
         vol.Optional("url"): _stream_url,
         vol.Optional("onvif"): vol.Any(None, _ONVIF),
         vol.Optional("substream_url"): vol.Any(None, _stream_url),
@@ -343,35 +393,173 @@ _ENGINE = vol.Schema(
         vol.Optional("log_level", default="info"): vol.All(
             str, vol.Lower, vol.In(["debug", "info", "warning", "error"])
         ),
-        vol.Optional("api_host", default="0.0.0.0"): vol.All(str, vol.Length(min=1)),  # noqa: S104
+        # No default here: it depends on where the document comes from (see parse_config).
+        vol.Optional("api_host"): vol.All(str, vol.Length(min=1)),
         vol.Optional("api_port", default=DEFAULT_API_PORT): vol.All(vol.Coerce(int), vol.Range(min=0, max=65535)),
         vol.Optional("api_token"): _api_token,
-        vol.Optional("cameras", default=list): [dict],
+        # Each camera is validated on its own (parse_camera), so that all of them are.
+        vol.Optional("cameras", default=list): list,
     },
     extra=vol.PREVENT_EXTRA,
 )
 
+# --- Error messages ------------------------------------------------------------------------
 
-def _format_error(err: vol.Invalid, prefix: str = "") -> str:
-    path = prefix
-    for part in err.path:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+# Keys whose value is text. YAML reads unquoted 123456, yes or 2024-01-01 as a number, a
+# boolean or a date; for these keys the error says so instead of "expected str".
+_TEXT_KEYS = frozenset(
+    {
+        "id",
+        "name",
+        "url",
+        "substream_url",
+        "username",
+        "password",
+        "host",
+        "main_profile",
+        "sub_profile",
+        "api_token",
+        "api_host",
+        "storage_path",
+        "database_path",
+        "time_zone",
+    }
+)
+_MAX_KEY_IN_MESSAGE = 64  # an unknown key is echoed, cut to this length
+# difflib's default (0.6) suggests keys that share only a prefix; one typo in a key of four
+# letters or more still scores above this.
+_CLOSE_ENOUGH = 0.7
+_MISSING = object()
+
+
+def _key_path(label: str, parts: Sequence[Any]) -> str:
+    path = label
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            key = str(part)[:_MAX_KEY_IN_MESSAGE]
+            path += f".{key}" if path else key
+    return path or "config"
+
+
+def _inner(validator: Any) -> Any:
+    """The mapping (dict) or list schema inside a validator, or None for a plain value's."""
+    if isinstance(validator, vol.Schema):
+        return _inner(validator.schema)
+    if isinstance(validator, _Each):
+        return [validator.schema]
+    if isinstance(validator, vol.Any | vol.All):
+        for option in validator.validators:
+            if (found := _inner(option)) is not None:
+                return found
+        return None
+    return validator if isinstance(validator, dict | list) else None
+
+
+def _allowed_keys(schema: vol.Schema, path: Sequence[Any]) -> list[str]:
+    """The keys ``schema`` allows in the mapping at ``path`` (empty if there is none there)."""
+    node = _inner(schema)
+    for part in path:
+        if isinstance(node, list) and node and isinstance(part, int):
+            node = _inner(node[0])
+        elif isinstance(node, dict) and isinstance(part, str):
+            node = _inner(next((value for key, value in node.items() if str(key) == part), None))
+        else:
+            return []
+    return [str(key) for key in node] if isinstance(node, dict) else []
+
+
+def _value_at(raw: Any, path: Sequence[Any]) -> Any:
+    for part in path:
+        in_list = isinstance(raw, list) and isinstance(part, int) and 0 <= part < len(raw)
+        if not (in_list or (isinstance(raw, dict) and part in raw)):
+            return _MISSING
+        raw = raw[part]
+    return raw
+
+
+def _not_text(value: Any) -> str | None:
+    """What YAML made of an unquoted scalar that should have been text, or None."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, datetime.date):
+        return "a date"
+    return None
+
+
+def _message(err: vol.Invalid, schema: vol.Schema, raw: Any) -> str:
+    """The text after the key path. Only the key is ever named, never the value."""
+    path = list(err.path)
+    key = path[-1] if path else None
     message = err.error_message or str(err)
-    if message in ("extra keys not allowed", "not a valid option"):
-        message = "unknown key"
-    elif message == "required key not provided":
-        message = "is required"
-    return f"{path or 'config'}: {message}"
+    # voluptuous says "extra keys not allowed"; probatio, which Home Assistant installs in its
+    # place (in the test process), "not a valid option" with a suggestion of its own.
+    if message.startswith(("extra keys not allowed", "not a valid option")):
+        close = difflib.get_close_matches(str(key), _allowed_keys(schema, path[:-1]), n=1, cutoff=_CLOSE_ENOUGH)
+        return f"unknown key (did you mean {close[0]!r}?)" if close else "unknown key"
+    if message == "required key not provided":
+        return "is required"
+    if key in _TEXT_KEYS and (kind := _not_text(_value_at(raw, path))) is not None:
+        return f'YAML reads this as {kind}, not text: quote it: {key}: "…"'
+    return message
 
 
-def _onvif_settings(cam: dict[str, Any], label: str) -> OnvifSettings | None:
+def _validate(schema: vol.Schema, raw: dict[Any, Any], label: str) -> tuple[dict[str, Any] | None, list[str]]:
+    """``raw`` checked by ``schema``: (the normalised mapping, []) or (None, every error)."""
+    try:
+        return schema(raw), []
+    except vol.Invalid as err:
+        errors = err.errors if isinstance(err, vol.MultipleInvalid) else [err]
+        return None, [f"{_key_path(label, e.path)}: {_message(e, schema, raw)}" for e in errors]
+
+
+def _is_onvif_url(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().lower().startswith("onvif://")
+
+
+def _camera_rule_errors(raw: dict[Any, Any], label: str) -> list[str]:
+    """The rules that tie a camera's keys together, checked on the raw entry so that they are
+    reported alongside its schema errors (values of the wrong type are the schema's to report)."""
+    errors: list[str] = []
+    url, onvif = raw.get("url"), raw.get("onvif")
+    if _is_onvif_url(url):
+        try:
+            host = urlsplit(str(url).strip()).hostname
+        except ValueError:
+            host = "-"  # a bad port: _stream_url reports it
+        if not host:
+            errors.append(f"{label}.url: an onvif:// address needs a host")
+    if onvif is not None and url:
+        errors.append(f"{label}.onvif: give either onvif or url, not both")
+    if onvif is None and "url" not in raw:
+        errors.append(f"{label}.url: is required (or give the camera's onvif address)")
+    if _is_onvif_url(raw.get("substream_url")):
+        errors.append(f"{label}.substream_url: must be a stream URL (the camera's onvif address goes in url)")
+    motion = raw.get("motion")
+    zones = motion.get("zones") if isinstance(motion, dict) else None
+    names: set[str] = set()
+    for index, zone in enumerate(zones if isinstance(zones, list) else []):
+        name = zone.get("name") if isinstance(zone, dict) else None
+        if isinstance(name, str):
+            if name in names:
+                errors.append(f"{label}.motion.zones[{index}].name: duplicate zone name {name!r}")
+            names.add(name)
+    return errors
+
+
+# --- Building the configuration ------------------------------------------------------------
+
+
+def _onvif_settings(cam: dict[str, Any]) -> OnvifSettings | None:
+    """The camera's ONVIF block, or its short form ``url: onvif://[user:password@]host[:port]``
+    (the add-on's); None for a camera with stream URLs. ``cam`` has passed every check."""
     raw = cam.get("onvif")
     url = cam.get("url") or ""
-    if raw is None and url.lower().startswith("onvif://"):
-        # The short form (the add-on's): url: onvif://[user:password@]host[:port]
+    if raw is None and _is_onvif_url(url):
         parts = urlsplit(url)
-        if not parts.hostname:
-            raise ConfigError(f"{label}.url: an onvif:// address needs a host")
         raw = {
             "host": parts.hostname,
             "port": parts.port or 80,
@@ -379,13 +567,8 @@ def _onvif_settings(cam: dict[str, Any], label: str) -> OnvifSettings | None:
             "password": unquote(parts.password) if parts.password else None,
             "events": True,
         }
-        cam = {**cam, "url": None}
     if raw is None:
         return None
-    if cam.get("url"):
-        raise ConfigError(f"{label}.onvif: give either onvif or url, not both")
-    if str(cam.get("substream_url") or "").lower().startswith("onvif://"):
-        raise ConfigError(f"{label}.substream_url: must be a stream URL (the camera's onvif address goes in url)")
     # The camera's username/password serve for ONVIF too unless the onvif block has its own.
     username = raw.get("username") or cam.get("username")
     password = raw.get("password") or cam.get("password")
@@ -402,19 +585,17 @@ def _onvif_settings(cam: dict[str, Any], label: str) -> OnvifSettings | None:
 
 
 def parse_camera(raw: Any, label: str) -> CameraConfig:
-    """Validate one camera entry (of the config file, or added through the API); errors start with ``label``."""
+    """Validate one camera entry (of the config file, or added through the API).
+
+    Raises :class:`ConfigError` with every problem of the entry, each starting with ``label``.
+    """
     if not isinstance(raw, dict):
         raise ConfigError(f"{label}: expected a mapping of keys to values")
-    try:
-        cam = _CAMERA(raw)
-        motion = _motion_settings(cam["motion"])
-    except vol.MultipleInvalid as err:
-        raise ConfigError("; ".join(_format_error(e, label) for e in err.errors)) from None
-    except vol.Invalid as err:
-        raise ConfigError(_format_error(vol.Invalid(err.msg, path=["motion", *err.path]), label)) from None
-    onvif = _onvif_settings(cam, label)
-    if onvif is None and not cam.get("url"):
-        raise ConfigError(f"{label}.url: is required (or give the camera's onvif address)")
+    cam, errors = _validate(_CAMERA, raw, label)
+    errors += _camera_rule_errors(raw, label)
+    if errors or cam is None:
+        raise ConfigError(*errors)
+    onvif = _onvif_settings(cam)
     if onvif is None and cam["motion"]["source"] != "own":
         # Only an ONVIF camera reports events; the add-on's form cannot tie the two keys.
         _LOGGER.warning("%s.motion.source: camera events need an ONVIF camera; using Vigil's detector", label)
@@ -438,33 +619,56 @@ def parse_camera(raw: Any, label: str) -> CameraConfig:
         enabled=cam["enabled"],
         realtime=cam["realtime"],
         loop=cam["loop"],
-        motion=motion,
+        motion=_motion_settings(cam["motion"]),
         events=EventSettings(**cam["events"]),
         onvif=onvif,
         motion_source=cast(MotionSource, cam["motion"]["source"]),
     )
 
 
-def parse_config(raw: Any, base_dir: Path | None = None) -> EngineConfig:
-    """Validate a decoded YAML/JSON document and build an :class:`EngineConfig`."""
+def _camera_label(entry: Any, index: int) -> str:
+    camera_id = entry.get("id") if isinstance(entry, dict) else None
+    if isinstance(camera_id, str) and camera_id:
+        return f"cameras[{camera_id[:_MAX_KEY_IN_MESSAGE]}]"
+    return f"cameras[{index}]"
+
+
+def _parse_cameras(entries: Any, errors: list[str]) -> list[CameraConfig]:
+    """Every camera of the list; the errors of all of them (and duplicate ids) go to ``errors``."""
+    if not isinstance(entries, list):
+        return []  # the top-level schema reports it
+    cameras: list[CameraConfig] = []
+    ids: set[str] = set()
+    for index, entry in enumerate(entries):
+        label = _camera_label(entry, index)
+        try:
+            cameras.append(parse_camera(entry, label))
+        except ConfigError as err:
+            errors.extend(err.errors)
+        camera_id = entry.get("id") if isinstance(entry, dict) else None
+        if isinstance(camera_id, str):
+            if camera_id in ids:
+                errors.append(f"{label}.id: duplicate camera id {camera_id!r}")
+            ids.add(camera_id)
+    return cameras
+
+
+def parse_config(raw: Any, base_dir: Path | None = None, *, addon: bool | None = None) -> EngineConfig:
+    """Validate a decoded YAML/JSON document and build an :class:`EngineConfig`.
+
+    Raises :class:`ConfigError` with every problem of the document. Relative paths are taken
+    from ``base_dir``. ``addon``: the document is the add-on's options, whose API listens on
+    every address of the add-on's network by default; None: it is when ``base_dir`` is the
+    add-on's data folder (where the Supervisor writes them).
+    """
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError("config: expected a mapping of keys to values at the top level")
-    try:
-        data = _ENGINE(raw)
-    except vol.MultipleInvalid as err:
-        raise ConfigError("; ".join(_format_error(e) for e in err.errors)) from None
-
-    cameras: list[CameraConfig] = []
-    seen: set[str] = set()
-    for index, raw_camera in enumerate(data["cameras"]):
-        label = f"cameras[{raw_camera.get('id') or index}]"
-        camera = parse_camera(raw_camera, label)
-        if camera.id in seen:
-            raise ConfigError(f"{label}.id: duplicate camera id {camera.id!r}")
-        seen.add(camera.id)
-        cameras.append(camera)
+    data, errors = _validate(_ENGINE, raw, "")
+    cameras = _parse_cameras(raw.get("cameras", []), errors)
+    if errors or data is None:
+        raise ConfigError(*errors)
 
     def _path(value: str | None) -> Path | None:
         if value is None:
@@ -474,6 +678,8 @@ def parse_config(raw: Any, base_dir: Path | None = None) -> EngineConfig:
             path = base_dir / path
         return path
 
+    if addon is None:
+        addon = base_dir is not None and base_dir == ADDON_OPTIONS.parent
     SECRETS.add(data.get("api_token"))
     storage = _path(data["storage_path"])
     assert storage is not None
@@ -489,7 +695,7 @@ def parse_config(raw: Any, base_dir: Path | None = None) -> EngineConfig:
         read_timeout=data["read_timeout"],
         retention_interval=data["retention_interval"],
         log_level=data["log_level"],
-        api_host=data["api_host"],
+        api_host=data.get("api_host") or (ADDON_API_HOST if addon else STANDALONE_API_HOST),
         api_port=data["api_port"],
         api_token=data.get("api_token"),
     )
@@ -515,7 +721,9 @@ def load_config(path: Path | None) -> EngineConfig:
         if isinstance(err, json.JSONDecodeError):
             where = f" at line {err.lineno}, column {err.colno}"
         raise ConfigError(f"{path.name}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}{where}") from None
-    return parse_config(raw, base_dir=path.parent.resolve())
+    # The add-on runs ``--config /data/options.json`` (its run script), or no --config at all.
+    addon = path.resolve() == ADDON_OPTIONS.resolve()
+    return parse_config(raw, base_dir=path.parent.resolve(), addon=addon)
 
 
 def demo_config(storage: Path) -> EngineConfig:

@@ -1,13 +1,23 @@
-"""Authentication on every endpoint, and path traversal in every parameter, against the real engine."""
+"""Authentication on every endpoint, path traversal in every parameter, and no secret in a debug
+log, against the real engine."""
 
 from __future__ import annotations
 
 import base64
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.api.conftest import TOKEN, Live
+from tests.onvif.engine_api import running_engine
+from tests.onvif.ipycam_camera import IpyCam
+from tests.support.engine_process import ROOT
 from vigil_engine.api.openapi import build_spec
 
 CANARY = b"CANARY-3f9c0d1e"
@@ -194,3 +204,63 @@ def test_cors_preflight_needs_no_token_and_reveals_nothing(live: Live) -> None:
     assert clip.headers["access-control-allow-origin"] == "*"
     assert "Content-Range" in clip.headers["access-control-expose-headers"]
     assert clip.headers["x-content-type-options"] == "nosniff"
+
+
+# --- Secrets in the log at debug level ----------------------------------------------------
+
+ONVIF_PASSWORD = "Onvif-Debug-Pa55"
+WS_SECURITY_MARKERS = ("PasswordDigest", "Nonce", "wsse:", "Security>", "Digest ", "nonce=")
+
+
+def test_client_libraries_stay_at_info_when_the_engine_debugs() -> None:
+    """The engine's logging set up at debug, in a process of its own (it replaces the root
+    logger's handlers): the ONVIF and HTTP client loggers stay at INFO, and a child logger
+    given DEBUG of its own still gets nothing through."""
+    script = """
+import json, logging
+from vigil_engine.logs import setup_logging
+setup_logging("debug")
+names = ["zeep", "zeep.transports", "zeep.wsse", "onvif", "onvif.zeep_aiohttp", "httpx", "httpcore", "httpcore.http11"]
+print(json.dumps({name: logging.getLogger(name).getEffectiveLevel() for name in names}))
+logging.getLogger("vigil_engine.test").debug("engine debug line")
+child = logging.getLogger("zeep.transports.child")
+child.setLevel(logging.DEBUG)
+child.debug("<wsse:Password Type='PasswordDigest'>d2hhdA==</wsse:Password>")
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "addon")},
+        timeout=60,
+        check=True,
+    )
+    levels = json.loads(result.stdout)
+    assert all(level == logging.INFO for level in levels.values()), levels
+    assert "engine debug line" in result.stderr  # the engine itself does debug
+    assert "PasswordDigest" not in result.stderr
+
+
+def test_an_onvif_exchange_at_debug_logs_no_digest_nonce_or_password(tmp_path: Path) -> None:
+    """A real engine at log_level debug logs in to ipycam (WS-Security UsernameToken with a
+    password digest) and reads its device information and profiles."""
+    cam = IpyCam(tmp_path / "ipycam", password=ONVIF_PASSWORD)
+    config = {
+        "log_level": "debug",
+        "segment_seconds": 2,
+        "cameras": [
+            {
+                "id": "porch",
+                "onvif": {"host": "127.0.0.1", "port": cam.onvif_port, "username": "admin", "password": ONVIF_PASSWORD},
+                "motion": {"enabled": False},
+            }
+        ],
+    }
+    with cam, running_engine(tmp_path / "engine", config) as (engine, ws):
+        engine.wait_for(
+            lambda: ws.result("get_camera", {"camera_id": "porch"})["camera"]["device"], 40, "the device information"
+        )
+    log = engine.log()
+    assert " DEBUG vigil_engine" in log  # the engine did log at debug
+    leaked = [marker for marker in (*WS_SECURITY_MARKERS, ONVIF_PASSWORD) if marker in log]
+    assert leaked == []  # only the markers: an assertion message must not show the digest either

@@ -7,8 +7,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.api.conftest import free_port
 from tests.support.engine_process import EngineProcess
-from vigil_engine.config import ConfigError, DiskLimit, demo_config, load_config, parse_config
+from vigil_engine import config as config_module
+from vigil_engine.config import (
+    ConfigError,
+    DiskLimit,
+    EngineConfig,
+    demo_config,
+    load_config,
+    parse_camera,
+    parse_config,
+)
 
 
 def test_full_config_loads(tmp_path: Path) -> None:
@@ -117,3 +127,144 @@ def test_malformed_config_exits_with_a_clear_message(tmp_path: Path) -> None:
     assert engine.proc.wait(30) == 2
     assert "Invalid configuration: cameras[porch].record:" in engine.log()
     assert "Traceback" not in engine.log()
+
+
+# --- Every error in one pass --------------------------------------------------------------
+
+
+def test_all_errors_of_all_cameras_and_the_top_level_at_once() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config(
+            {
+                "storage_pth": "x",
+                "time_zone": "Europe/Berln",
+                "cameras": [
+                    {"id": "porch", "url": "rtsp://x/y", "record": "always", "motion": {"zones": "no"}},
+                    {"id": "porch", "url": "demo://", "events": {"max_seconds": 1, "quiet_secs": 2}},
+                    {"id": "Gate", "onvif": {"host": "h"}, "url": "rtsp://h/s"},
+                    "not a camera",
+                ],
+            }
+        )
+    assert err.value.errors == (
+        "storage_pth: unknown key (did you mean 'storage_path'?)",
+        "time_zone: unknown IANA time zone 'Europe/Berln'",
+        "cameras[porch].record: value must be one of ['continuous', 'events', 'off']",
+        "cameras[porch].motion.zones: expected a list",
+        "cameras[porch].events.max_seconds: value must be at least 10",
+        "cameras[porch].events.quiet_secs: unknown key (did you mean 'quiet_seconds'?)",
+        "cameras[porch].id: duplicate camera id 'porch'",
+        "cameras[Gate].id: must be a slug: lower-case letters, digits and '_', at most 64 characters",
+        "cameras[Gate].onvif: give either onvif or url, not both",
+        "cameras[3]: expected a mapping of keys to values",
+    )
+    assert str(err.value) == "; ".join(err.value.errors)  # one line for a log record or an API answer
+
+
+def test_every_zone_is_checked_not_only_the_first() -> None:
+    zones = [
+        {"name": "a", "polygon": "0,0 1,0"},
+        {"name": "b", "polygon": "0,0 1,0 1,1", "min_area_percnt": 3},
+        {"name": "a", "polygon": "0,0 1,0 1,1"},
+    ]
+    with pytest.raises(ConfigError) as err:
+        parse_camera({"id": "porch", "url": "demo://", "motion": {"zones": zones}}, "camera")
+    assert err.value.errors == (
+        "camera.motion.zones[0].polygon: a polygon needs at least three points",
+        "camera.motion.zones[1].min_area_percnt: unknown key (did you mean 'min_area_percent'?)",
+        "camera.motion.zones[2].name: duplicate zone name 'a'",
+    )
+
+
+@pytest.mark.parametrize(
+    ("yaml_value", "kind"),
+    [("123456", "a number"), ("12.5", "a number"), ("yes", "true/false"), ("2024-01-01", "a date")],
+)
+def test_a_password_yaml_reads_as_something_else_gets_a_hint_not_an_echo(
+    tmp_path: Path, yaml_value: str, kind: str
+) -> None:
+    path = tmp_path / "vigil.yaml"
+    path.write_text(
+        f"api_token: {yaml_value}\ncameras:\n  - id: porch\n    url: rtsp://cam/s\n    password: {yaml_value}\n"
+        f"  - id: gate\n    onvif:\n      host: gate.local\n      password: {yaml_value}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    hint = f"YAML reads this as {kind}, not text: quote it:"
+    assert err.value.errors == (
+        f'api_token: {hint} api_token: "…"',
+        f'cameras[porch].password: {hint} password: "…"',
+        f'cameras[gate].onvif.password: {hint} password: "…"',
+    )
+    assert yaml_value not in str(err.value)
+    assert "2024" not in str(err.value)
+
+
+def test_errors_never_echo_secrets() -> None:
+    secret = "Hunter2-Secret"
+    with pytest.raises(ConfigError) as err:
+        parse_config(
+            {
+                "api_token": secret[:5],
+                "cameras": [
+                    {"id": "a", "url": f"rtsp://admin:{secret}@cam:99999/s", "password": secret, "record": "x"},
+                    {"id": "b", "url": f"ftp://admin:{secret}@cam/s", "substream_url": f"onvif://u:{secret}@h"},
+                    {"id": "c", "onvif": {"host": "h", "password": ["not", secret]}},
+                ],
+            }
+        )
+    assert len(err.value.errors) == 6, err.value.errors
+    assert secret not in str(err.value)
+    assert secret[:5] not in str(err.value)
+
+
+# --- Where the API listens by default -----------------------------------------------------
+
+
+def test_a_standalone_engine_listens_on_loopback_and_the_add_on_on_every_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The add-on's options file is /data/options.json, which a test may not write on a shared
+    machine: ADDON_OPTIONS is pointed at a file in tmp_path (the engine's own check, by path)."""
+    standalone = tmp_path / "vigil.yaml"
+    standalone.write_text("storage_path: footage\n", encoding="utf-8")
+    assert load_config(standalone).api_host == "127.0.0.1"
+    assert demo_config(tmp_path).api_host == "127.0.0.1"
+    assert parse_config({}).api_host == "127.0.0.1"
+    assert EngineConfig(storage_path=tmp_path, cameras=()).api_host == "127.0.0.1"
+    # The add-on: the Supervisor's options file, or a document from its data folder.
+    options = tmp_path / "data" / "options.json"
+    options.parent.mkdir()
+    options.write_text(json.dumps({"storage_path": "/media/vigil"}), encoding="utf-8")
+    monkeypatch.setattr(config_module, "ADDON_OPTIONS", options)
+    assert load_config(options).api_host == "0.0.0.0"
+    assert load_config(None).api_host == "0.0.0.0"
+    assert parse_config({}, base_dir=options.parent).api_host == "0.0.0.0"
+    assert parse_config({}, addon=True).api_host == "0.0.0.0"
+    # Settable either way.
+    assert parse_config({"api_host": "192.0.2.5"}, addon=True).api_host == "192.0.2.5"
+    assert parse_config({"api_host": "0.0.0.0"}).api_host == "0.0.0.0"
+
+
+def _listening(port: int) -> list[str]:
+    """The local IPv4 addresses with a socket listening on ``port`` (from /proc/net/tcp)."""
+    addresses = []
+    for line in Path("/proc/net/tcp").read_text(encoding="ascii").splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        host, _, port_hex = local.partition(":")
+        if state == "0A" and int(port_hex, 16) == port:  # 0A: LISTEN
+            addresses.append(".".join(str(b) for b in reversed(bytes.fromhex(host))))
+    return addresses
+
+
+def test_an_engine_run_by_hand_is_not_open_to_the_lan(tmp_path: Path) -> None:
+    port = free_port()
+    engine = EngineProcess(tmp_path, {"api_port": port, "cameras": []})
+    del engine.config["api_host"]  # the harness sets one; this test wants the engine's default
+    engine.start()
+    try:
+        addresses = engine.wait_for(lambda: _listening(port), 30, "the API to listen")
+        assert addresses == ["127.0.0.1"]
+    finally:
+        assert engine.stop() == 0

@@ -72,9 +72,15 @@ def load_or_create_token(storage_path: Path, configured: str | None) -> str:
 
 
 def token_matches(presented: str | None, token: str) -> bool:
+    """Whether ``presented`` is the token. A header's undecodable bytes (escaped as surrogates by
+    aiohttp) compare as those bytes; any other lone surrogate (JSON's ``"\\ud800"``) never matches."""
     if presented is None:
         return False
-    return hmac.compare_digest(presented.encode("utf-8", "surrogateescape"), token.encode("utf-8"))
+    try:
+        candidate = presented.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return False
+    return hmac.compare_digest(candidate, token.encode("utf-8"))
 
 
 def bearer(header: str | None) -> str | None:
@@ -88,30 +94,80 @@ def bearer(header: str | None) -> str | None:
 
 
 class Signer:
-    """Signs and checks paths for one HTTP ``GET`` without the header."""
+    """Signs and checks paths for one HTTP ``GET`` without the header.
+
+    The MAC covers the method, the raw path, every query parameter but ``sig`` (sorted) and
+    the expiry, each field prefixed with its length in bytes, so that no value can pose as a
+    separator: ``?a=1%0Ab=2`` and ``?a=1&b=2`` sign differently (version 1 joined the fields
+    with newlines and could not tell them apart). The key is derived from the token under a
+    label naming the version of this canonical form: a signature of another version never
+    verifies.
+
+    Only a path in its one canonical form is signed, and only such a path verifies: segments
+    of unreserved characters (letters, digits, ``-._~``), none empty, none made of dots, no
+    percent-encoding or backslash, each query parameter at most once, no fragment. Any other
+    spelling may reach another resource than the signer saw once a browser, a proxy or the
+    server has normalised it (``/api/events/x/../../cameras/...``), or let the holder of a
+    signature reorder repeated parameters.
+    """
+
+    KEY_LABEL = b"vigil path signing v2"
+    SEGMENT_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
     def __init__(self, token: str) -> None:
-        self._key = hmac.new(token.encode(), b"vigil path signing v1", hashlib.sha256).digest()
+        self._key = hmac.new(token.encode(), self.KEY_LABEL, hashlib.sha256).digest()
+
+    @classmethod
+    def ambiguity(cls, url: URL) -> str | None:
+        """Why ``url`` is not in the canonical form a signature may cover, or None if it is."""
+        if url.is_absolute() or url.raw_fragment or not url.raw_path.startswith("/"):
+            return "expected a path (with an optional query) and nothing else"
+        for segment in url.raw_path.split("/")[1:]:
+            if not segment:
+                return "empty path segments ('//' or a trailing '/') are not signed"
+            if not set(segment) <= cls.SEGMENT_CHARACTERS:
+                return "path segments may hold only letters, digits and - . _ ~ (no escapes, no backslashes)"
+            if not segment.strip("."):
+                return "dot segments ('.' or '..') are not signed"
+        keys = [key for key, _value in url.query.items()]
+        if len(keys) != len(set(keys)):
+            return "each query parameter may appear only once"
+        return None
+
+    @staticmethod
+    def _field(text: str) -> bytes:
+        data = text.encode("utf-8", "surrogatepass")
+        return b"%d:%b" % (len(data), data)
 
     def _mac(self, method: str, url: URL, expires_ms: int) -> str:
         query = sorted((k, v) for k, v in url.query.items() if k != SIGNATURE_PARAM)
-        canonical = "\n".join([method, url.raw_path, *(f"{k}={v}" for k, v in query), str(expires_ms)])
-        digest = hmac.new(self._key, canonical.encode(), hashlib.sha256).digest()
+        fields = [method, url.raw_path, str(len(query)), *(part for pair in query for part in pair), str(expires_ms)]
+        canonical = b"".join(self._field(text) for text in fields)
+        digest = hmac.new(self._key, canonical, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
 
     def sign(self, url: URL, expires_ms: int) -> URL:
-        """``url`` (path and query, relative) with its signature added."""
+        """``url`` (path and query, relative) with its signature added.
+
+        ApiError ``invalid_argument`` for a path that is not in canonical form (see the class).
+        """
+        if (problem := self.ambiguity(url)) is not None:
+            raise ApiError("invalid_argument", f"path: {problem}")
         signature = f"{expires_ms}.{self._mac('GET', url, expires_ms)}"
         return url.update_query({SIGNATURE_PARAM: signature})
 
     def verify(self, method: str, url: URL, now_ms: int | None = None) -> int:
         """The signature's expiry if ``url`` carries a valid one; else ApiError (401, or 403 if expired)."""
+        if self.ambiguity(url) is not None:
+            raise ApiError("unauthorized", "a signed path must be in canonical form, as sign_path returned it")
         signature = url.query.get(SIGNATURE_PARAM, "")
         expires_text, _, mac = signature.partition(".")
         if not expires_text.isdigit() or len(expires_text) > 15 or not mac:
             raise ApiError("unauthorized", "malformed signature")
         expires_ms = int(expires_text)
-        if not hmac.compare_digest(mac, self._mac("GET", url, expires_ms)):
+        # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
+        expected = self._mac("GET", url, expires_ms).encode()
+        if not hmac.compare_digest(mac.encode("utf-8", "surrogatepass"), expected):
             raise ApiError("unauthorized", "bad signature")
         if method not in ("GET", "HEAD"):
             raise ApiError("forbidden", "a signed path is good only for GET")
