@@ -7,34 +7,25 @@ instance prints, and nothing written outside the folder."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import functools
 import json
-import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 import pytest_socket
 
 from tests.support.camera import gstreamer_problem
+from tests.support.develop_stack import DevelopStack, HomeAssistantApi, alive, free_port
+from tests.support.develop_stack import wait_for as _wait
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "scripts" / "develop"
-START_TIMEOUT_S = 120
-STOP_TIMEOUT_S = 45
 # The machine's time zone as the script sees it ($TZ): a half-hour zone, whose country is not the
 # one a zone without a country gets, so that the settings are visibly derived from it.
 TIME_ZONE = "America/St_Johns"
@@ -71,162 +62,7 @@ def _loopback_sockets() -> None:
     pytest_socket.socket_allow_hosts(["127.0.0.1"])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _descendants(pid: int) -> set[int]:
-    """Every process below ``pid`` (from /proc: children of children too)."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            parents[int(stat.parent.name)] = int(stat.read_text().rpartition(")")[2].split()[1])
-    found: set[int] = set()
-    frontier = {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-@dataclass
-class Develop:
-    """One run of ``scripts/develop``."""
-
-    folder: Path
-    ha_port: int
-    engine_port: int
-    output: Path
-    proc: subprocess.Popen[bytes] | None = None
-    started: float = 0.0
-    children: set[int] = field(default_factory=set)
-
-    def start(self) -> None:
-        env = {
-            **os.environ,
-            "VIGIL_DEVELOP_DIR": str(self.folder),
-            "VIGIL_DEVELOP_HA_PORT": str(self.ha_port),
-            "VIGIL_DEVELOP_ENGINE_PORT": str(self.engine_port),
-            "TZ": TIME_ZONE,
-        }
-        env.pop("VIGIL_DEVELOP_PASSWORD", None)
-        self.started = time.monotonic()
-        with self.output.open("wb") as out:
-            # Its own session: a leftover (should the test fail) can be killed as a group.
-            self.proc = subprocess.Popen(
-                [str(SCRIPT)], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                cwd=ROOT, start_new_session=True,
-            )  # fmt: skip
-
-    def text(self) -> str:
-        return self.output.read_text(encoding="utf-8", errors="replace")
-
-    def wait_ready(self) -> float:
-        """Until the script prints the URL to open; the seconds that took."""
-        assert self.proc is not None
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if f"open http://127.0.0.1:{self.ha_port}" in self.text():
-                return time.monotonic() - self.started
-            if self.proc.poll() is not None:
-                raise AssertionError(f"scripts/develop exited with {self.proc.returncode}:\n{self.text()[-6000:]}")
-            time.sleep(0.25)
-        raise AssertionError(f"scripts/develop not ready after {START_TIMEOUT_S} s:\n{self.text()[-6000:]}")
-
-    def stop(self, sig: signal.Signals) -> tuple[int, float]:
-        """Send ``sig`` to the script; its exit code and how long it took."""
-        assert self.proc is not None
-        self.children = _descendants(self.proc.pid)
-        sent = time.monotonic()
-        self.proc.send_signal(sig)
-        try:
-            code = self.proc.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"scripts/develop still running {STOP_TIMEOUT_S} s after {sig.name}") from None
-        return code, time.monotonic() - sent
-
-    def kill_leftovers(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        for pid in self.children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-
-
-class HomeAssistantApi:
-    def __init__(self, port: int, token: str) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        self.token = token
-
-    def request(self, path: str, body: Any = None) -> tuple[int, str, bytes]:
-        data = None if body is None else json.dumps(body).encode()
-        headers = {"Authorization": f"Bearer {self.token}"}
-        request = urllib.request.Request(self.url + path, data=data, headers=headers, method="POST" if data else "GET")
-        try:
-            with urllib.request.urlopen(request, timeout=15) as response:
-                return response.status, response.headers.get("Content-Type", ""), response.read()
-        except urllib.error.HTTPError as err:
-            return err.code, err.headers.get("Content-Type", ""), err.read()
-
-    def json(self, path: str, body: Any = None) -> Any:
-        status, _, content = self.request(path, body)
-        assert status == 200, f"{path}: {status} {content[:300]!r}"
-        return json.loads(content)
-
-    def websocket(self, command: dict[str, Any]) -> Any:
-        """One command of the WebSocket API, as the frontend sends it; its result."""
-
-        async def send() -> Any:
-            async with aiohttp.ClientSession() as session, session.ws_connect(f"{self.url}/api/websocket") as ws:
-                assert (await ws.receive_json())["type"] == "auth_required"
-                await ws.send_json({"type": "auth", "access_token": self.token})
-                assert (await ws.receive_json())["type"] == "auth_ok"
-                await ws.send_json({"id": 1, **command})
-                reply = await ws.receive_json()
-                assert reply["success"], reply
-                return reply["result"]
-
-        return asyncio.run(send())
-
-    def action(self, action: str, data: dict[str, Any]) -> dict[str, Any]:
-        """Run a Vigil action on the demo camera; what it answered for it."""
-        body = {"entity_id": "camera.demo_camera", **data}
-        answer = self.json(f"/api/services/vigil/{action}?return_response", body)
-        response: dict[str, Any] = answer["service_response"]["camera.demo_camera"]
-        return response
-
-    def vigil_cameras(self) -> list[str]:
-        """The camera entities the Vigil integration made (Home Assistant's own template API)."""
-        template = "{{ integration_entities('vigil') | select('match', 'camera[.]') | sort | join(',') }}"
-        status, _, content = self.request("/api/template", {"template": template})
-        assert status == 200, content
-        return [entity for entity in content.decode().split(",") if entity]
-
-
-def _wait(predicate: Callable[[], Any], seconds: float, what: str) -> Any:
-    deadline = time.monotonic() + seconds
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {seconds} s waiting for {what} (last: {last!r})")
-
-
-def _check_running_instance(run: Develop, expected_cameras: set[str]) -> HomeAssistantApi:
+def _check_running_instance(run: DevelopStack, expected_cameras: set[str]) -> HomeAssistantApi:
     token = (run.folder / "ha_token").read_text(encoding="utf-8").strip()
     assert (run.folder / "ha_token").stat().st_mode & 0o077 == 0
     api = HomeAssistantApi(run.ha_port, token)
@@ -276,7 +112,7 @@ def _check_running_instance(run: Develop, expected_cameras: set[str]) -> HomeAss
     return api
 
 
-def _check_in_media_folder(run: Develop, response: dict[str, Any], kind: str, magic: tuple[int, bytes]) -> Path:
+def _check_in_media_folder(run: DevelopStack, response: dict[str, Any], kind: str, magic: tuple[int, bytes]) -> Path:
     """An action's file: in the folder's media/vigil/<kind>/, with the content it says."""
     path = Path(response["path"])
     assert path.parent == run.folder / "media" / "vigil" / kind, response
@@ -293,7 +129,7 @@ def _tree(folder: Path) -> set[str] | None:
     return {str(path.relative_to(folder)) for path in folder.rglob("*")}
 
 
-def _check_log(run: Develop) -> None:
+def _check_log(run: DevelopStack) -> None:
     """Home Assistant's log (both runs): no warning or error but the allowed ones."""
     records: list[list[str]] = []
     for line in (run.folder / "ha.log").read_text(encoding="utf-8", errors="replace").splitlines():
@@ -314,13 +150,13 @@ def _check_log(run: Develop) -> None:
     assert not unexpected, "unexpected in ha.log:\n" + "\n".join(unexpected)
 
 
-def _check_stopped(run: Develop, code: int, seconds: float, sent_ms: int) -> None:
+def _check_stopped(run: DevelopStack, code: int, seconds: float, sent_ms: int) -> None:
     output = run.text()
     assert code == 0, output[-4000:]
-    assert seconds < STOP_TIMEOUT_S
+    assert seconds < 45
     # Home Assistant, the engine and the camera were children of the script: all gone.
     assert len(run.children) == (3 if gstreamer_problem() is None else 2), f"children: {run.children}"
-    assert not [pid for pid in run.children if _alive(pid)]
+    assert not [pid for pid in run.children if alive(pid)]
     assert re.search(r"Home Assistant stopped \(0\)", output), output[-3000:]
     assert re.search(r"engine stopped \(0\)", output), output[-3000:]
     assert "Vigil engine stopped" in output
@@ -351,12 +187,12 @@ def _dev_requirements() -> None:
 
 
 @pytest.fixture
-def develop(tmp_path: Path, _dev_requirements: None) -> Iterator[Callable[[], Develop]]:
-    runs: list[Develop] = []
-    ports = (_free_port(), _free_port())
+def develop(tmp_path: Path, _dev_requirements: None) -> Iterator[Callable[[], DevelopStack]]:
+    runs: list[DevelopStack] = []
+    ports = (free_port(), free_port())
 
-    def start() -> Develop:
-        run = Develop(tmp_path / "develop", *ports, tmp_path / f"develop-{len(runs)}.out")
+    def start() -> DevelopStack:
+        run = DevelopStack(tmp_path / "develop", *ports, tmp_path / f"develop-{len(runs)}.out", time_zone=TIME_ZONE)
         runs.append(run)
         run.start()
         return run
@@ -367,7 +203,7 @@ def develop(tmp_path: Path, _dev_requirements: None) -> Iterator[Callable[[], De
 
 
 def test_develop_runs_the_engine_and_home_assistant_and_stops_cleanly(
-    develop: Callable[[], Develop], capsys: pytest.CaptureFixture[str]
+    develop: Callable[[], DevelopStack], capsys: pytest.CaptureFixture[str]
 ) -> None:
     expected = {"camera.demo_camera"} | ({"camera.test_camera"} if gstreamer_problem() is None else set())
     system_media = _tree(SYSTEM_MEDIA)
