@@ -7,6 +7,10 @@
 #
 #   FAKE_BASHIO_OPTIONS    the options file (bashio reads /data/options.json)
 #   FAKE_BASHIO_DISCOVERY  bashio::discovery appends {"service", "config"} here as a JSON line
+#
+# Log levels filter as in bashio, and bashio::discovery logs what bashio::api.supervisor
+# logs around its request (the body at debug level, the arguments at trace level), so
+# that a secret sent to the Supervisor shows in the log here exactly when it would there.
 set -o errexit
 set -o errtrace
 set -o nounset
@@ -16,20 +20,28 @@ readonly __BASHIO_EXIT_OK=0
 readonly __BASHIO_EXIT_NOK=1
 __BASHIO_ADDON_CONFIG="${FAKE_BASHIO_OPTIONS:?FAKE_BASHIO_OPTIONS names the options file}"
 
+readonly -A __BASHIO_LOG_LEVELS=([off]=0 [fatal]=1 [error]=2 [warning]=3 [notice]=4 [info]=5 [debug]=6 [trace]=7 [all]=8)
+__BASHIO_LOG_LEVEL=5
+
 bashio::log() { printf '%s [%s] %s\n' "$(date +%T)" "$1" "${*:2}" >&2; }
-bashio::log.trace() { :; }
-bashio::log.debug() { bashio::log DEBUG "$@"; }
-bashio::log.info() { bashio::log INFO "$@"; }
-bashio::log.notice() { bashio::log NOTICE "$@"; }
-bashio::log.warning() { bashio::log WARNING "$@"; }
-bashio::log.error() { bashio::log ERROR "$@"; }
-bashio::log.fatal() { bashio::log FATAL "$@"; }
+bashio::log.log() {
+    if [[ "${__BASHIO_LOG_LEVELS[${1}]}" -le "${__BASHIO_LOG_LEVEL}" ]]; then
+        bashio::log "${1^^}" "${@:2}"
+    fi
+}
+bashio::log.trace() { bashio::log.log trace "$@"; }
+bashio::log.debug() { bashio::log.log debug "$@"; }
+bashio::log.info() { bashio::log.log info "$@"; }
+bashio::log.notice() { bashio::log.log notice "$@"; }
+bashio::log.warning() { bashio::log.log warning "$@"; }
+bashio::log.error() { bashio::log.log error "$@"; }
+bashio::log.fatal() { bashio::log.log fatal "$@"; }
 
 bashio::log.level() {
-    case "${1}" in
-        all | trace | debug | info | notice | warning | error | fatal | off) return "${__BASHIO_EXIT_OK}" ;;
-        *) bashio::log.error "bashio::log.level: unknown level '${1}'"; return "${__BASHIO_EXIT_NOK}" ;;
-    esac
+    if [[ -z "${__BASHIO_LOG_LEVELS[${1,,}]+set}" ]]; then
+        bashio::exit.nok "Unknown log_level: ${1}"
+    fi
+    __BASHIO_LOG_LEVEL="${__BASHIO_LOG_LEVELS[${1,,}]}"
 }
 
 bashio::exit.nok() {
@@ -81,8 +93,14 @@ bashio::config.has_value() {
 bashio::discovery() {
     local service=${1}
     local config=${2}
-    jq --null-input --compact-output --arg service "${service}" --argjson config "${config}" \
-        '{service: $service, config: $config}' >> "${FAKE_BASHIO_DISCOVERY:?}"
+    local payload
+    bashio::log.trace "bashio::discovery:" "$@"
+    payload="$(jq --null-input --compact-output --arg service "${service}" --argjson config "${config}" \
+        '{service: $service, config: $config}')"
+    bashio::log.debug "Requested API resource: http://supervisor/discovery"
+    bashio::log.debug "Request data: ${payload}"
+    printf '%s\n' "${payload}" >> "${FAKE_BASHIO_DISCOVERY:?}"
+    bashio::log.debug 'API Response: {"result": "ok", "data": {"uuid": "fake-discovery-uuid"}}'
     echo "fake-discovery-uuid"
 }
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import struct
 import subprocess
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import pytest
@@ -24,8 +24,9 @@ def test_config_yaml_passes_the_supervisor_schema(addon_config: dict[str, Any]) 
     assert config["startup"] == "services"
     assert config["init"] is False  # s6-overlay v3 of the base image is PID 1
     assert config["discovery"] == ["vigil"]
-    assert config["hassio_api"] is True
     assert "image" not in config  # built on the device from addon/Dockerfile
+    # Defaults are not restated, and the health is the image's HEALTHCHECK, not a watchdog URL.
+    assert not {"boot", "watchdog", "hassio_api"} & set(addon_config)
 
 
 def test_version_is_the_engines(addon_config: dict[str, Any]) -> None:
@@ -45,7 +46,6 @@ def test_storage_and_api_port(addon_config: dict[str, Any]) -> None:
     assert config["map"] == [{"type": "media", "read_only": False}]
     assert config["ports"] == {"8750/tcp": None}  # reached by Home Assistant on the internal network
     assert set(config["ports_description"]) == set(config["ports"])
-    assert config["watchdog"] == "tcp://[HOST]:[PORT:8750]"
     assert config["timeout"] >= 30  # the engine finishes its open segments when stopped
 
 
@@ -161,11 +161,53 @@ def test_icon_and_logo() -> None:
     assert 80 <= height <= 120
 
 
-def test_apparmor_profile_is_one_profile_named_after_the_slug() -> None:
-    """The Supervisor takes the one line starting with ``profile`` as the profile's name."""
-    text = (ADDON / "apparmor.txt").read_text(encoding="utf-8")
-    names = re.findall(r"^profile ([^ ]+).*$", text, re.MULTILINE)
-    assert names == ["vigil"]
-    assert text.count("{") == text.count("}")
-    for needed in ("/data/** rwk", "/media/** rwk", "network inet stream", "cx -> engine"):
-        assert needed in text
+# supervisor/api/middleware/security.py: what any add-on may call without hassio_api.
+ADDONS_API_BYPASS = re.compile(
+    r"^(?:|/addons/self/(?!security|update)[^/]+|/addons/self/options/config|/info|/services.*|/discovery.*|/auth)$"
+)
+# bashio functions that work on local files only (options.json, the log, the shell).
+BASHIO_LOCAL = re.compile(r"^(?:config|config\.has_value|log\.\w+|exit\.nok|var\.has_value)$")
+# bashio functions that call the Supervisor's API, with the path they call.
+BASHIO_API = {"discovery": "/discovery"}
+
+
+def test_the_scripts_call_only_what_any_add_on_may_call(addon_config: dict[str, Any]) -> None:
+    """Every bashio call of the add-on's scripts is local or a Supervisor path that needs no
+    hassio_api; a new call shows up here so that the need for hassio_api is decided."""
+    scripts = [path for path in (ADDON / "rootfs").rglob("*") if path.is_file()]
+    called = {name for path in scripts for name in re.findall(r"bashio::([\w.]+)", path.read_text(encoding="utf-8"))}
+    unknown = sorted(name for name in called if not BASHIO_LOCAL.match(name) and name not in BASHIO_API)
+    assert unknown == [], "decide whether these need hassio_api (and list them here)"
+    for name in called & set(BASHIO_API):
+        assert ADDONS_API_BYPASS.match(BASHIO_API[name]), f"bashio::{name} needs hassio_api"
+    assert "discovery" in called
+    assert not supervisor.validate_addon_config(addon_config)["hassio_api"]
+
+
+def _excluded(addon_config: dict[str, Any], data_file: str) -> bool:
+    """supervisor/apps/app.py ``_is_excluded_by_filter``: each pattern is matched with
+    PurePath.match against the file's full path as the Supervisor sees it."""
+    full_path = PurePath("/data/apps/data/a0d7b954_vigil") / PurePath(data_file).relative_to("/data")
+    return any(full_path.match(pattern) for pattern in addon_config["backup_exclude"])
+
+
+@pytest.mark.parametrize("database", ["/data/vigil.db", "/data/index/nvr.db"])
+def test_backups_leave_out_the_live_index_and_keep_its_snapshot(addon_config: dict[str, Any], database: str) -> None:
+    supervisor.validate_options(addon_config["schema"], {**addon_config["options"], "database_path": database})
+    for live in (database, f"{database}-wal", f"{database}-shm", f"{database}-journal"):
+        assert _excluded(addon_config, live), live
+    # Half-written files of the snapshot and of a restore, and corrupt copies set aside.
+    for scratch in (f"{database}.backup.partial", f"{database}.restoring", f"{database}.corrupt-20261203T101010-wal"):
+        assert _excluded(addon_config, scratch), scratch
+    for kept in (f"{database}.backup", "/data/options.json", "/data/api_token", "/data/cameras.json"):
+        assert not _excluded(addon_config, kept), kept
+    assert addon_config["backup_pre"] == "/usr/bin/vigil-backup snapshot"
+    assert addon_config["backup_post"] == "/usr/bin/vigil-backup cleanup"
+    assert supervisor.validate_addon_config(addon_config)["backup"] == "hot"
+
+
+def test_the_index_must_be_a_db_file_under_data(addon_config: dict[str, Any]) -> None:
+    """backup_exclude's patterns know the live index by its .db suffix."""
+    for bad in ("/data/vigil.sqlite", "/data/vigil", "/data/.db", "/media/vigil.db", "/data/../etc/x.db"):
+        with pytest.raises(vol.Invalid):
+            supervisor.merged_options(addon_config, {"database_path": bad})

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -111,6 +112,14 @@ def _get(port: int, token: str, path: str = "/api/cameras") -> tuple[int, Any]:
         return err.code, None
 
 
+def _healthcheck_command(port: int) -> list[str]:
+    """The Dockerfile's HEALTHCHECK CMD (exec form), aimed at ``port`` instead of 8750."""
+    text = (ADDON / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    (command,) = re.findall(r"^HEALTHCHECK .*? CMD (\[.*\])\s*$", text, re.MULTILINE)
+    argv: list[str] = json.loads(command)
+    return [arg.replace("127.0.0.1:8750/", f"127.0.0.1:{port}/") for arg in argv]
+
+
 @pytest.fixture
 def addon_factory(tmp_path: Path) -> Iterator[Any]:
     started: list[AddonProcess] = []
@@ -151,11 +160,17 @@ def test_the_add_on_records_and_announces_the_token_its_api_accepts(tmp_path: Pa
     assert (tmp_path / "media" / "vigil" / "recordings" / segments[0]["path"]).is_file()
     assert (tmp_path / "data" / "vigil.db").is_file()
 
+    # The image's HEALTHCHECK command (on this test's port) passes while the engine serves,
+    # and fails once it has stopped: what the Supervisor's watchdog follows.
+    healthcheck = _healthcheck_command(payload["port"])
+    assert subprocess.run(healthcheck, capture_output=True, check=False).returncode == 0
+
     assert addon.stop() == 0
     log = addon.log()
     assert "Starting the Vigil engine" in log
     assert "Home Assistant has been told where Vigil's API is" in log
     assert payload["token"] not in log
+    assert subprocess.run(healthcheck, capture_output=True, check=False).returncode != 0
 
 
 def test_a_configured_token_is_the_one_announced(tmp_path: Path, addon_factory: Any) -> None:

@@ -3,6 +3,7 @@ Dockerfile's base image and its dependency pins."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -16,7 +17,8 @@ from packaging.requirements import Requirement
 from tests.addon.conftest import ADDON, ROOT
 
 S6 = ADDON / "rootfs" / "etc" / "s6-overlay" / "s6-rc.d"
-SCRIPTS = [S6 / "vigil" / "run", S6 / "vigil" / "finish", Path(__file__).with_name("fake_bashio.sh")]
+BACKUP_SCRIPT = ADDON / "rootfs" / "usr" / "bin" / "vigil-backup"
+SCRIPTS = [S6 / "vigil" / "run", S6 / "vigil" / "finish", Path(__file__).with_name("fake_bashio.sh"), BACKUP_SCRIPT]
 DOCKERFILE = ADDON / "Dockerfile"
 
 
@@ -58,7 +60,7 @@ def test_s6_overlay_service_layout() -> None:
     ).stdout
     for line in files.splitlines():
         mode, _, _, name = line.split(maxsplit=3)
-        if name.endswith(("/run", "/finish")):
+        if name.endswith(("/run", "/finish", "/vigil-backup")):
             assert mode == "100755", f"{name} is not executable in git"
 
 
@@ -67,6 +69,26 @@ def test_the_run_script_execs_the_engine_on_the_options_file() -> None:
     assert 'options="${VIGIL_OPTIONS:-/data/options.json}"' in run
     assert re.search(r'^exec python3 -m vigil_engine --config "\$\{options\}"$', run, re.MULTILINE)
     assert 'bashio::discovery "vigil"' in run
+
+
+def test_the_backup_command_runs_the_engines_backup_module() -> None:
+    """config.yaml's backup_pre/backup_post run this script inside the container."""
+    assert os.access(BACKUP_SCRIPT, os.X_OK)
+    text = BACKUP_SCRIPT.read_text(encoding="utf-8")
+    assert text.splitlines()[0] == "#!/bin/sh"
+    assert re.search(r'^exec python3 -m vigil_engine\.backup "\$@"$', text, re.MULTILINE)
+
+
+def test_the_health_check_asks_the_engines_api() -> None:
+    """The Supervisor's watchdog follows the container's health (config.yaml has no watchdog URL)."""
+    text = DOCKERFILE.read_text(encoding="utf-8").replace("\\\n", " ")
+    (healthcheck,) = re.findall(r"^HEALTHCHECK (.+)$", text, re.MULTILINE)
+    options = dict(re.findall(r"--([a-z-]+)=(\S+)", healthcheck))
+    assert set(options) == {"interval", "timeout", "start-period", "retries"}
+    command = json.loads(healthcheck.split(" CMD ", 1)[1])
+    assert command[0] == "curl"
+    assert "--fail" in command
+    assert command[-1] == "http://127.0.0.1:8750/api/health"
 
 
 def test_the_base_image_is_home_assistants_multi_arch_python_314() -> None:

@@ -2,8 +2,11 @@
 
 Durability rules, in this order: a segment file is flushed and fsynced before its row is
 committed; rows are committed with ``synchronous=FULL`` in WAL mode; a database that fails
-its integrity check is moved aside and rebuilt from the files on disk (see ``reconcile``),
-because a broken index must never be a reason to stop recording.
+its integrity check is moved aside, because a broken index must never be a reason to stop
+recording. A missing or moved-aside database is replaced by the backup snapshot beside it
+when there is one (``vigil_engine.backup``: what a restored Home Assistant backup holds),
+else started empty; either way the start-up ``reconcile`` then indexes the files the
+database does not know, with their exact start times.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
+from vigil_engine.backup.snapshot import restore_snapshot
 from vigil_engine.events.model import EventKind, EventRecord, new_event_id
 
 _LOGGER = logging.getLogger(__name__)
@@ -148,17 +152,24 @@ class Index:
 
     @classmethod
     def open(cls, path: Path) -> tuple[Index, str | None]:
-        """Open the index, rebuilding a corrupt one. Returns (index, name of the set-aside file)."""
+        """Open the index: restored from its backup snapshot when missing or corrupt, else rebuilt.
+
+        Returns (index, name of the set-aside corrupt file or None).
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
+        restored = not path.exists() and _restore_from_snapshot(path, "missing")
         try:
             return cls(path), None
         except (sqlite3.DatabaseError, IndexCorruptError) as err:
             aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
-            _LOGGER.error("Index %s is corrupt (%s); moved to %s and rebuilding from disk", path, err, aside.name)
+            _LOGGER.error("Index %s is corrupt (%s); moved to %s", path, err, aside.name)
             for suffix in ("", "-wal", "-shm"):
                 candidate = Path(str(path) + suffix)
                 if candidate.exists():
                     candidate.replace(Path(str(aside) + suffix))
+            # A snapshot that was just restored and still fails is not tried twice.
+            if restored or not _restore_from_snapshot(path, "corrupt"):
+                _LOGGER.error("Rebuilding the index %s from the files on disk", path.name)
             return cls(path), aside.name
 
     @staticmethod
@@ -463,6 +474,26 @@ class Index:
                 " ON CONFLICT (camera_id, key) DO UPDATE SET value = excluded.value",
                 (camera_id, key, value),
             )
+
+
+def _restore_from_snapshot(path: Path, why: str) -> bool:
+    """Copy the backup snapshot into place of the ``why`` (missing or corrupt) database."""
+    try:
+        restored = restore_snapshot(path)
+    except OSError as err:
+        _LOGGER.error("Cannot restore the index %s from its backup snapshot: %s", path.name, err.strerror or err)
+        return False
+    if restored is None:
+        return False
+    _LOGGER.warning(
+        "Index %s was %s: restored from the backup snapshot %s taken %s; footage recorded since is"
+        " indexed from the files",
+        path.name,
+        why,
+        restored.path.name,
+        restored.taken_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+    )
+    return True
 
 
 def _event(row: sqlite3.Row) -> EventRecord:

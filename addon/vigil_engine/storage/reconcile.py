@@ -45,7 +45,7 @@ class ReconcileReport:
             f"{self.dropped_rows} rows without files dropped",
         ]
         if self.rebuilt_from:
-            parts.insert(0, f"index rebuilt (corrupt copy kept as {self.rebuilt_from})")
+            parts.insert(0, f"corrupt index replaced (copy kept as {self.rebuilt_from})")
         return ", ".join(parts)
 
 
