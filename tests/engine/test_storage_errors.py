@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -126,3 +127,29 @@ def test_storage_without_permission(shared_dir: Path, args: tuple[str, ...]) -> 
     assert f"Cannot start: storage_path {footage} is not writable: permission denied" in result.stderr
     assert "Traceback" not in result.stderr
     assert list(footage.iterdir()) == []
+
+
+def test_an_index_on_a_read_only_file_system_is_not_taken_for_corrupt(tmp_path: Path) -> None:
+    """A sound index that cannot be written (its file system went read-only) is an error to
+    report, not a corrupt file to set aside and rebuild: that would lose every event."""
+    from vigil_engine.storage.index import Index
+
+    mount_point = tmp_path / "index"
+    mount_point.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)], check=True)
+    try:
+        path = mount_point / "vigil.db"
+        index, _ = Index.open(path)
+        instance = index.instance_id()
+        index.close()
+        subprocess.run(["mount", "-o", "remount,ro", str(mount_point)], check=True)
+        with pytest.raises(sqlite3.OperationalError):
+            Index.open(path)
+        assert sorted(p.name for p in mount_point.iterdir()) == ["vigil.db"]
+        subprocess.run(["mount", "-o", "remount,rw", str(mount_point)], check=True)
+        index, aside = Index.open(path)
+        assert aside is None
+        assert index.instance_id() == instance
+        index.close()
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=True)

@@ -21,7 +21,7 @@ class EngineProcess:
     def __init__(self, workdir: Path, config: dict[str, Any]) -> None:
         self.workdir = workdir
         # The API on a free loopback port unless a test asks otherwise (tests run in parallel
-        # with other engines; the default 0.0.0.0:8750 belongs to a real installation).
+        # with other engines; port 8750 belongs to a real installation).
         self.config = {"storage_path": str(workdir / "storage"), "api_host": "127.0.0.1", "api_port": 0, **config}
         self.config_path = workdir / "engine.yaml"
         self.log_path = workdir / "engine.log"

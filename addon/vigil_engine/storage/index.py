@@ -142,6 +142,19 @@ class IndexCorruptError(RuntimeError):
     """The database file failed its integrity check."""
 
 
+# SQLite's primary result codes that mean "this file is not a sound database". Anything else
+# (read-only, cannot open, disk full, I/O error, busy) is a problem of the place, not of the
+# file: setting the file aside and rebuilding would lose a good index, so those are raised.
+_CORRUPTION_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+def _is_corruption(err: Exception) -> bool:
+    if isinstance(err, IndexCorruptError):
+        return True
+    code = getattr(err, "sqlite_errorcode", None)
+    return isinstance(err, sqlite3.DatabaseError) and code is not None and code & 0xFF in _CORRUPTION_CODES
+
+
 class Index:
     """Thread-safe access to the index: one connection, one lock (writes are rare)."""
 
@@ -161,6 +174,8 @@ class Index:
         try:
             return cls(path), None
         except (sqlite3.DatabaseError, IndexCorruptError) as err:
+            if not _is_corruption(err):
+                raise
             aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
             _LOGGER.error("Index %s is corrupt (%s); moved to %s", path, err, aside.name)
             for suffix in ("", "-wal", "-shm"):
