@@ -8,7 +8,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .client import Preset, VigilError
 from .const import LOGGER
-from .entity import VigilCameraEntity, engine_errors
+from .entity import VigilCameraEntity
 from .hub import VigilConfigEntry, VigilHub
 
 PARALLEL_UPDATES = 0
@@ -56,5 +56,5 @@ class PresetButton(VigilCameraEntity, ButtonEntity):
         self.preset = preset
 
     async def async_press(self) -> None:
-        with engine_errors():
+        with self.engine_errors():
             await self.hub.client.ptz_goto_preset(self.camera_id, self.preset.token)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from homeassistant.components.camera import Camera, CameraEntityDescription
@@ -11,9 +14,10 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from .client import NotFoundError, RecordMode, VigilError, datetime_to_ms
+from .client import CommandError, NotFoundError, RecordMode, datetime_to_ms
 from .const import CLIPS_DIR, DOMAIN, MANUFACTURER, SNAPSHOTS_DIR
-from .entity import VigilCameraEntity, async_add_camera_entities, engine_errors, translate_error
+from .entity import VigilCameraEntity, async_add_camera_entities
+from .errors import user_error
 from .event import event_attributes
 from .hub import VigilConfigEntry, VigilHub
 from .media import async_write_file, async_write_stream, file_stamp, media_ids
@@ -34,11 +38,7 @@ async def async_setup_entry(
 
 
 def _ptz_argument(mode: str, field: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="ptz_argument",
-        translation_placeholders={"mode": mode, "field": field},
-    )
+    return user_error("ptz_argument", mode=mode, field=field)
 
 
 class VigilCamera(VigilCameraEntity, Camera):
@@ -70,28 +70,25 @@ class VigilCamera(VigilCameraEntity, Camera):
 
     async def stream_source(self) -> str | None:
         """The camera's own stream URL (with its credentials), from the engine."""
-        try:
+        with self.engine_errors():
             return await self.hub.client.get_stream_url(self.camera_id)
-        except VigilError as err:
-            raise translate_error(err) from err
 
     async def async_camera_image(self, width: int | None = None, height: int | None = None) -> bytes | None:
         """JPEG of the latest frame the engine decoded (scaled by the engine to ``width``)."""
         if width is not None:
             width = max(MIN_WIDTH, min(width, MAX_WIDTH))  # what the engine scales to
-        try:
-            return await self.hub.client.camera_snapshot(self.camera_id, width=width)
-        except NotFoundError:
-            return None  # no frame yet (camera offline since the engine started)
-        except VigilError as err:
-            raise translate_error(err) from err
+        with self.engine_errors():
+            try:
+                return await self.hub.client.camera_snapshot(self.camera_id, width=width)
+            except NotFoundError:
+                return None  # no frame yet (camera offline since the engine started)
 
     async def async_enable_motion_detection(self) -> None:
-        with engine_errors():
+        with self.engine_errors():
             await self.hub.async_set_motion_detection(self.camera_id, True)
 
     async def async_disable_motion_detection(self) -> None:
-        with engine_errors():
+        with self.engine_errors():
             await self.hub.async_set_motion_detection(self.camera_id, False)
 
     # --- actions (vigil.*; registered in services.py) --------------------------------------
@@ -100,67 +97,66 @@ class VigilCamera(VigilCameraEntity, Camera):
         self, start: datetime | None = None, end: datetime | None = None, event_id: str | None = None
     ) -> ServiceResponse:
         """Save footage (a time range, or an event with its pre- and post-capture) as an MP4."""
-        with engine_errors():
-            client = self.hub.client
-            if event_id is not None:
-                if start is not None or end is not None:
-                    raise ServiceValidationError(translation_domain=DOMAIN, translation_key="event_or_range")
-                event = await client.get_event(event_id)
-                if event.camera_id != self.camera_id:
-                    raise ServiceValidationError(
-                        translation_domain=DOMAIN,
-                        translation_key="event_of_other_camera",
-                        translation_placeholders={"event_id": event_id, "camera": self.camera.name},
-                    )
-                stem = f"{self.camera_id}_{file_stamp(event.start)}_{event.id[:8]}"
-                chunks = client.event_clip(event.id)
-                clip_start = event.start_ms - event.pre_ms
-                clip_end = (
-                    event.end_ms + event.post_ms if event.end_ms is not None else datetime_to_ms(dt_util.utcnow())
-                )
-            else:
-                if start is None or end is None:
-                    raise ServiceValidationError(translation_domain=DOMAIN, translation_key="event_or_range")
-                start, end = dt_util.as_utc(start), dt_util.as_utc(end)
-                if end <= start or end - start > MAX_CLIP:
-                    raise ServiceValidationError(
-                        translation_domain=DOMAIN,
-                        translation_key="bad_range",
-                        translation_placeholders={"hours": str(int(MAX_CLIP.total_seconds() // 3600))},
-                    )
-                clip_start, clip_end = datetime_to_ms(start), datetime_to_ms(end)
-                stem = f"{self.camera_id}_{file_stamp(start)}_{round((clip_end - clip_start) / 1000)}s"
-                chunks = client.clip(self.camera_id, clip_start, clip_end)
-            path, size = await async_write_stream(self.hass, CLIPS_DIR, stem, ".mp4", chunks)
-            return {
-                "path": str(path),
-                **media_ids(self.hass, self.hub.entry.entry_id, CLIPS_DIR, path.name),
-                "size": size,
-                "start": dt_util.utc_from_timestamp(clip_start / 1000).isoformat(),
-                "end": dt_util.utc_from_timestamp(clip_end / 1000).isoformat(),
-            }
+        if event_id is not None:
+            if start is not None or end is not None:
+                raise user_error("event_or_range")
+            clip = await self._event_clip(event_id)
+        elif start is None or end is None:
+            raise user_error("event_or_range")
+        else:
+            clip = self._range_clip(start, end)
+        with self.engine_errors(event_id), _write_errors():
+            path, size = await async_write_stream(self.hass, CLIPS_DIR, clip.stem, ".mp4", clip.chunks)
+        return {
+            "path": str(path),
+            **media_ids(self.hass, self.hub.entry.entry_id, CLIPS_DIR, path.name),
+            "size": size,
+            "start": dt_util.utc_from_timestamp(clip.start_ms / 1000).isoformat(),
+            "end": dt_util.utc_from_timestamp(clip.end_ms / 1000).isoformat(),
+        }
+
+    async def _event_clip(self, event_id: str) -> _Clip:
+        """An event's footage, pre- to post-capture (up to now while it runs)."""
+        client = self.hub.client
+        with self.engine_errors(event_id):
+            event = await client.get_event(event_id)
+        if event.camera_id != self.camera_id:
+            raise user_error("event_of_other_camera", event_id=event_id, camera=self.camera.name)
+        end_ms = event.end_ms + event.post_ms if event.end_ms is not None else datetime_to_ms(dt_util.utcnow())
+        stem = f"{self.camera_id}_{file_stamp(event.start)}_{event.id[:8]}"
+        return _Clip(stem, client.event_clip(event.id), event.start_ms - event.pre_ms, end_ms)
+
+    def _range_clip(self, start: datetime, end: datetime) -> _Clip:
+        """The camera's footage between two instants (checked before the engine is asked)."""
+        try:
+            start, end = dt_util.as_utc(start), dt_util.as_utc(end)
+            start_ms, end_ms = datetime_to_ms(start), datetime_to_ms(end)
+            shown = {"start": _local_text(start), "end": _local_text(end)}
+            stamp = file_stamp(start)
+        except (OverflowError, ValueError) as err:
+            # Instants near the ends of the calendar (year 1 or 9999) cannot be converted.
+            raise user_error("time_out_of_range") from err
+        if end <= start:
+            raise user_error("end_before_start", **shown)
+        if end - start > MAX_CLIP:
+            raise user_error("clip_too_long", hours=str(int(MAX_CLIP.total_seconds() // 3600)))
+        stem = f"{self.camera_id}_{stamp}_{round((end_ms - start_ms) / 1000)}s"
+        return _Clip(stem, self.hub.client.clip(self.camera_id, start_ms, end_ms), start_ms, end_ms)
 
     async def async_snapshot(self) -> ServiceResponse:
         """Save the latest frame as a JPEG."""
-        with engine_errors():
-            try:
-                image = await self.hub.client.camera_snapshot(self.camera_id)
-            except NotFoundError as err:
-                raise HomeAssistantError(
-                    translation_domain=DOMAIN,
-                    translation_key="no_snapshot",
-                    translation_placeholders={"camera": self.camera.name},
-                ) from err
-            path = await async_write_file(
-                self.hass, SNAPSHOTS_DIR, f"{self.camera_id}_{file_stamp(dt_util.utcnow())}", ".jpg", image
-            )
-            return {"path": str(path), **media_ids(self.hass, self.hub.entry.entry_id, SNAPSHOTS_DIR, path.name)}
+        with self.engine_errors():
+            image = await self.hub.client.camera_snapshot(self.camera_id)
+        stem = f"{self.camera_id}_{file_stamp(dt_util.utcnow())}"
+        with _write_errors():
+            path = await async_write_file(self.hass, SNAPSHOTS_DIR, stem, ".jpg", image)
+        return {"path": str(path), **media_ids(self.hass, self.hub.entry.entry_id, SNAPSHOTS_DIR, path.name)}
 
     async def async_start_event(self, label: str | None = None) -> ServiceResponse:
         """Start a manual event (it protects its footage like a motion event)."""
-        with engine_errors():
+        with self.engine_errors():
             event = await self.hub.client.start_manual_event(self.camera_id, label)
-            return event_attributes(event)
+        return event_attributes(event)
 
     async def async_ptz(
         self,
@@ -173,24 +169,65 @@ class VigilCamera(VigilCameraEntity, Camera):
     ) -> None:
         """Pan, tilt or zoom an ONVIF camera (the vigil.ptz action)."""
         client = self.hub.client
-        with engine_errors():
-            if mode == "stop":
-                await client.ptz_stop(self.camera_id)
-            elif mode == "preset":
-                if preset is None:
-                    raise _ptz_argument(mode, "preset")
-                await client.ptz_goto_preset(self.camera_id, preset)
-            elif mode == "zoom":
-                if zoom is None:
-                    raise _ptz_argument(mode, "zoom")
-                await client.ptz_zoom(self.camera_id, zoom)
-            else:
-                if pan is None and tilt is None and zoom is None:
-                    raise _ptz_argument(mode, "pan, tilt or zoom")
-                await client.ptz_move(self.camera_id, pan=pan, tilt=tilt, zoom=zoom, seconds=seconds)
+        if mode == "preset" and preset is None:
+            raise _ptz_argument(mode, "preset")
+        if mode == "zoom" and zoom is None:
+            raise _ptz_argument(mode, "zoom")
+        if mode == "move" and pan is None and tilt is None and zoom is None:
+            raise _ptz_argument(mode, "pan, tilt or zoom")
+        with self.engine_errors():
+            try:
+                if mode == "stop":
+                    await client.ptz_stop(self.camera_id)
+                elif mode == "preset" and preset is not None:
+                    await client.ptz_goto_preset(self.camera_id, preset)
+                elif mode == "zoom" and zoom is not None:
+                    await client.ptz_zoom(self.camera_id, zoom)
+                else:
+                    await client.ptz_move(self.camera_id, pan=pan, tilt=tilt, zoom=zoom, seconds=seconds)
+            except CommandError as err:
+                camera = self.camera
+                # A connected camera the engine refuses to move has no PTZ (or no ONVIF at all);
+                # a disabled or offline one is reported as such by engine_errors.
+                if err.code == "camera_unavailable" and camera.enabled and camera.online and not camera.ptz:
+                    raise user_error("no_ptz", camera=camera.name) from err
+                raise
 
     async def async_end_event(self) -> ServiceResponse:
         """End the camera's manual event."""
-        with engine_errors():
-            event = await self.hub.client.end_manual_event(self.camera_id)
-            return event_attributes(event)
+        with self.engine_errors():
+            try:
+                event = await self.hub.client.end_manual_event(self.camera_id)
+            except CommandError as err:
+                if err.code != "event_state":
+                    raise
+                raise user_error("no_manual_event", camera=self.camera.name) from err
+        return event_attributes(event)
+
+
+@dataclass(frozen=True, slots=True)
+class _Clip:
+    """What vigil.export_clip writes: the file's stem, the engine's MP4 and the span it covers."""
+
+    stem: str
+    chunks: AsyncIterator[bytes]
+    start_ms: int
+    end_ms: int
+
+
+def _local_text(moment: datetime) -> str:
+    """``2026-01-05 14:30:00`` in Home Assistant's time zone (as the user typed it)."""
+    return dt_util.as_local(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@contextmanager
+def _write_errors() -> Iterator[None]:
+    """A file that cannot be written under the media folder (full, read-only, no permission)."""
+    try:
+        yield
+    except OSError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="write_failed",
+            translation_placeholders={"error": err.strerror or type(err).__name__},
+        ) from err

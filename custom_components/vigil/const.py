@@ -44,6 +44,7 @@ SERVICE_START_EVENT: Final = "start_event"
 SERVICE_END_EVENT: Final = "end_event"
 SERVICE_SNAPSHOT: Final = "snapshot"
 SERVICE_PTZ: Final = "ptz"
+SERVICE_GET_EVENT_MEDIA: Final = "get_event_media"
 ATTR_MODE: Final = "mode"
 ATTR_PAN: Final = "pan"
 ATTR_TILT: Final = "tilt"
@@ -55,6 +56,8 @@ ATTR_START: Final = "start"
 ATTR_END: Final = "end"
 ATTR_EVENT_ID: Final = "event_id"
 ATTR_LABEL: Final = "label"
+ATTR_MEDIA: Final = "media"
+ATTR_EXPIRES_IN: Final = "expires_in"
 
 # Repair issue ids (suffixed with the entry id, and the camera id where one applies).
 ISSUE_SCHEMA_MISMATCH: Final = "schema_mismatch"
@@ -62,7 +65,7 @@ ISSUE_CAMERA_OFFLINE: Final = "camera_offline"
 ISSUE_STORAGE: Final = "storage"
 STORAGE_WARNING_CODES: Final = frozenset({"retention_not_met", "storage_full", "low_space", "write_failed"})
 
-# Signed media links (event data, notifications, the media browser): how long they work.
+# Signed media links (vigil.get_event_media for notifications, the media browser): how long they work.
 CONF_LINK_EXPIRY_MINUTES: Final = "link_expiry_minutes"
 DEFAULT_LINK_EXPIRY_MINUTES: Final = 24 * 60  # long enough for a notification to be opened the next day
 MIN_LINK_EXPIRY_MINUTES: Final = 5

@@ -6,12 +6,11 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from homeassistant.core import callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .client import Camera, CannotConnect, CommandError, ConnectionClosed, NotFoundError, VigilError
-from .const import DOMAIN
+from .client import Camera, VigilError
+from .errors import translate_error
 from .hub import CameraState, VigilConfigEntry, VigilHub
 
 
@@ -72,6 +71,19 @@ class VigilCameraEntity(VigilEntity):
         # Descriptions marked live show what the camera sees: unavailable while it is offline.
         return self.camera.online or not getattr(self.entity_description, "live", False)
 
+    @contextmanager
+    def engine_errors(self, event_id: str | None = None) -> Iterator[None]:
+        """Turn the client's errors in an action of this camera into translated Home Assistant errors.
+
+        The camera's state is read when the error happens (the command may have failed
+        because the camera just went offline), so the message can say so.
+        """
+        try:
+            yield
+        except VigilError as err:
+            state = self.hub.cameras.get(self.camera_id)
+            raise translate_error(err, state.camera if state is not None else None, event_id) from err
+
 
 class VigilLiveEntity(VigilCameraEntity):
     """A camera entity that shows what the camera sees: unavailable while it is offline."""
@@ -79,47 +91,6 @@ class VigilLiveEntity(VigilCameraEntity):
     @property
     def available(self) -> bool:
         return super().available and self.camera.online
-
-
-def translate_error(err: VigilError) -> HomeAssistantError:
-    """A translated Home Assistant error for a failed engine command."""
-    if isinstance(err, NotFoundError):
-        return ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="not_found", translation_placeholders={"error": err.message}
-        )
-    if isinstance(err, CommandError) and err.code in (
-        "event_state",
-        "invalid_argument",
-        "range_too_long",
-        "camera_unavailable",
-    ):
-        return ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key=err.code,
-            translation_placeholders={"error": err.message},
-        )
-    if isinstance(err, CommandError):
-        return HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="command_failed",
-            translation_placeholders={"code": err.code, "error": err.message},
-        )
-    if isinstance(err, CannotConnect | ConnectionClosed):
-        return HomeAssistantError(
-            translation_domain=DOMAIN, translation_key="not_connected", translation_placeholders={"error": str(err)}
-        )
-    return HomeAssistantError(
-        translation_domain=DOMAIN, translation_key="engine_error", translation_placeholders={"error": str(err)}
-    )
-
-
-@contextmanager
-def engine_errors() -> Iterator[None]:
-    """Turn the client's errors in an entity action into translated Home Assistant errors."""
-    try:
-        yield
-    except VigilError as err:
-        raise translate_error(err) from err
 
 
 @callback

@@ -11,7 +11,6 @@ from .const import EVENT_MANUAL, EVENT_MANUAL_ENDED, EVENT_MOTION, EVENT_MOTION_
 from .entity import VigilCameraEntity, async_add_camera_entities
 from .event_data import event_attributes, event_data, event_type
 from .hub import VigilConfigEntry, VigilHub
-from .signing import EVENT_URL_KEYS
 
 __all__ = ["VigilEventEntity", "async_setup_entry", "event_attributes"]
 
@@ -36,9 +35,6 @@ async def async_setup_entry(
 class VigilEventEntity(VigilCameraEntity, EventEntity):
     """Fires ``motion``/``manual`` when an event starts and ``*_ended`` when it ends."""
 
-    # The signed links work without a login for a day: keep them out of the recorder's database.
-    _unrecorded_attributes = frozenset(EVENT_URL_KEYS.values())
-
     def __init__(self, hub: VigilHub, camera_id: str) -> None:
         super().__init__(hub, camera_id, EVENTS)
 
@@ -53,6 +49,6 @@ class VigilEventEntity(VigilCameraEntity, EventEntity):
             return  # event_updated: the running event's zones or snapshot changed
         if kind not in self.event_types:
             return  # kinds this entity does not offer (yet), e.g. camera events
-        # The event, its camera and signed links to its snapshot, thumbnail and clip.
+        # The event, its camera and its clip's media-source id (no signed link: see event_data).
         self._trigger_event(kind, event_data(self.hub, event))
         self.async_write_ha_state()

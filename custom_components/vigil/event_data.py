@@ -1,8 +1,10 @@
-"""What an automation gets with each Vigil event: the event, its camera and signed media links.
+"""What an automation gets with each Vigil event: the event, its camera and where its clip is.
 
 The same data goes into the event entity's attributes and, on each start and end, into a
-``vigil_event`` on Home Assistant's bus, so an automation can attach the snapshot or link
-the clip in a notification without building any URL itself.
+``vigil_event`` on Home Assistant's bus. Both are kept: every user can read the attributes,
+and the recorder writes states and bus events into its database (and so into backups). So
+nothing here opens anything by itself: no signed link, only ids. An automation that needs
+links for a notification asks for them with the vigil.get_event_media action.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from homeassistant.util.json import JsonObjectType
 
 from .client import Event
 from .const import BUS_EVENT, DOMAIN
-from .signing import signed_event_urls
+from .media import event_clip_content_id
 
 if TYPE_CHECKING:
     from .hub import VigilHub
@@ -49,12 +51,10 @@ def event_type(name: str, event: Event) -> str | None:
 
 @callback
 def event_data(hub: VigilHub, event: Event) -> dict[str, Any]:
-    """The event, its camera (name and camera entity) and signed links to its media.
+    """The event, its camera (name and camera entity) and its clip's id in the Vigil media source.
 
-    ``snapshot_url``, ``thumbnail_url`` and ``clip_url`` are paths relative to Home
-    Assistant's URL carrying a signature (the link expiry option, 24 h by default); the
-    snapshot exists once the engine has taken it (``has_snapshot``), the clip grows until the
-    event ends.
+    ``clip_media_content_id`` plays the clip on a media player or in the media browser (for
+    a logged-in user); it grows until the event ends.
     """
     state = hub.cameras.get(event.camera_id)
     unique_id = f"{hub.instance_id}-{event.camera_id}-camera"
@@ -63,7 +63,7 @@ def event_data(hub: VigilHub, event: Event) -> dict[str, Any]:
         "camera_id": event.camera_id,
         "camera_name": state.camera.name if state is not None else event.camera_id,
         "camera_entity_id": er.async_get(hub.hass).async_get_entity_id(CAMERA_DOMAIN, DOMAIN, unique_id),
-        **signed_event_urls(hub.hass, hub.entry.entry_id, event.id),
+        "clip_media_content_id": event_clip_content_id(hub.entry.entry_id, event.id),
     }
 
 

@@ -8,6 +8,9 @@ gets two ids:
   media source resolves (``media_source.py``);
 * ``media-source://media_source/local/vigil/clips/<file>``: Home Assistant's own local
   media source, which can play or show the file too.
+
+An event's clip has an id in the Vigil media source as well (``event_clip_content_id``):
+unlike a signed link it is no secret, and only works for someone logged in to Home Assistant.
 """
 
 from __future__ import annotations
@@ -44,6 +47,11 @@ def media_ids(hass: HomeAssistant, entry_id: str, kind: str, filename: str) -> d
         "media_content_id": f"media-source://{DOMAIN}/{entry_id}/{kind}/{filename}",
         "local_media_content_id": f"media-source://media_source/{source}/{MEDIA_SUBDIR}/{kind}/{filename}",
     }
+
+
+def event_clip_content_id(entry_id: str, event_id: str) -> str:
+    """``media-source://vigil/<entry_id>/event/<event_id>``: the event's clip in the Vigil media source."""
+    return f"media-source://{DOMAIN}/{entry_id}/event/{event_id}"
 
 
 def _unique_path(folder: Path, stem: str, suffix: str) -> Path:

@@ -8,7 +8,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .client import RecordMode
-from .entity import VigilCameraEntity, async_add_camera_entities, engine_errors
+from .entity import VigilCameraEntity, async_add_camera_entities
 from .hub import VigilConfigEntry, VigilHub
 
 PARALLEL_UPDATES = 0
@@ -41,5 +41,5 @@ class VigilRecordModeSelect(VigilCameraEntity, SelectEntity):
             self._attr_current_option = self.camera.record_mode.value
 
     async def async_select_option(self, option: str) -> None:
-        with engine_errors():
+        with self.engine_errors():
             await self.hub.async_set_record_mode(self.camera_id, RecordMode(option))

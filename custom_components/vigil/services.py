@@ -1,4 +1,8 @@
-"""Actions (vigil.*): registered once in async_setup, run on the targeted Vigil camera entities."""
+"""Actions (vigil.*): registered once in async_setup.
+
+All but one run on the targeted Vigil camera entities (``camera.py``); vigil.get_event_media
+takes an event id and its engine's entry (``event_media.py``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import re
 
 import probatio
 from homeassistant.components.camera.const import DOMAIN as CAMERA_DOMAIN
+from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import HomeAssistant, SupportsResponse, callback
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import service
@@ -13,7 +18,9 @@ from homeassistant.helpers import service
 from .const import (
     ATTR_END,
     ATTR_EVENT_ID,
+    ATTR_EXPIRES_IN,
     ATTR_LABEL,
+    ATTR_MEDIA,
     ATTR_MODE,
     ATTR_PAN,
     ATTR_PRESET,
@@ -25,10 +32,13 @@ from .const import (
     PTZ_MODES,
     SERVICE_END_EVENT,
     SERVICE_EXPORT_CLIP,
+    SERVICE_GET_EVENT_MEDIA,
     SERVICE_PTZ,
     SERVICE_SNAPSHOT,
     SERVICE_START_EVENT,
 )
+from .event_media import async_get_event_media
+from .signing import EVENT_MEDIA_FILES
 
 _UNIT = probatio.All(probatio.Coerce(float), probatio.Range(min=-1, max=1))
 
@@ -37,7 +47,7 @@ _EVENT_ID = re.compile(r"^[0-9a-f]{32}$")
 
 def _event_id(value: object) -> str:
     text = cv.string(value).strip().lower()
-    if not _EVENT_ID.match(text):
+    if not _EVENT_ID.fullmatch(text):
         raise probatio.Invalid("an event id is 32 hexadecimal characters")
     return text
 
@@ -99,4 +109,22 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=None,
         func="async_end_event",
         supports_response=SupportsResponse.OPTIONAL,
+    )
+    # Not an entity action: the event is found by its id on its engine (the entry), and the
+    # links are the answer, so there is nothing to do without asking for it.
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_GET_EVENT_MEDIA,
+        async_get_event_media,
+        schema=probatio.Schema(
+            {
+                probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+                probatio.Required(ATTR_EVENT_ID): _event_id,
+                probatio.Optional(ATTR_MEDIA, default=list(EVENT_MEDIA_FILES)): probatio.All(
+                    cv.ensure_list, probatio.Length(min=1), [probatio.In(list(EVENT_MEDIA_FILES))]
+                ),
+                probatio.Optional(ATTR_EXPIRES_IN): cv.positive_time_period,
+            }
+        ),
+        supports_response=SupportsResponse.ONLY,
     )

@@ -6,10 +6,16 @@ Players, ``<img>`` elements and phones opening a notification cannot send Home A
 one path and query, for a limited time, and is refused (401) when tampered with or
 expired. The engine behind the views is never exposed: the views stream from it with the
 integration's token.
+
+Such a link opens its media for whoever holds it, so links that outlive a connection (for
+notifications) are minted only when asked for, by the vigil.get_event_media action, and
+never stored in a state or a bus event, where every user, the recorder's database and the
+backups would keep them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Final
 from urllib.parse import quote, urlencode
@@ -31,8 +37,8 @@ THUMBNAIL: Final = "thumbnail.jpg"
 CLIP: Final = "clip.mp4"
 PLAYLIST: Final = "playlist.m3u8"
 EVENT_MEDIA: Final = (SNAPSHOT, THUMBNAIL, CLIP)
-# The keys of the event data (entity attributes and the vigil_event bus event).
-EVENT_URL_KEYS: Final = {SNAPSHOT: "snapshot_url", THUMBNAIL: "thumbnail_url", CLIP: "clip_url"}
+# An event's media by the names vigil.get_event_media takes (its answer has a ``<name>_url`` each).
+EVENT_MEDIA_FILES: Final = {"snapshot": SNAPSHOT, "thumbnail": THUMBNAIL, "clip": CLIP}
 
 
 def _part(value: str) -> str:
@@ -85,14 +91,17 @@ def sign(
 
 
 @callback
-def signed_event_urls(hass: HomeAssistant, entry_id: str, event_id: str) -> dict[str, str]:
-    """Signed paths to the event's snapshot, thumbnail and clip: ``snapshot_url``, ``thumbnail_url``, ``clip_url``.
+def signed_event_links(
+    hass: HomeAssistant, entry_id: str, event_id: str, media: Iterable[str], expiry: timedelta
+) -> dict[str, str]:
+    """Signed paths to the event's media: ``snapshot_url``, ``thumbnail_url``, ``clip_url`` (those asked for).
 
-    Relative to Home Assistant's URL (the companion apps and the frontend resolve them);
-    valid for the entry's link expiry option (24 hours by default).
+    Relative to Home Assistant's URL (the companion apps and the frontend resolve them),
+    signed for Home Assistant's content user: they work for ``expiry`` without a login. They
+    are bearer links, so they are only minted on demand (the vigil.get_event_media action)
+    and handed to the caller, never written into states or bus events.
     """
-    expiry = link_expiry(hass, entry_id)
     return {
-        key: sign(hass, event_path(entry_id, event_id, name), expiry, content_user=True)
-        for name, key in EVENT_URL_KEYS.items()
+        f"{name}_url": sign(hass, event_path(entry_id, event_id, EVENT_MEDIA_FILES[name]), expiry, content_user=True)
+        for name in media
     }

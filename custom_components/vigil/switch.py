@@ -10,7 +10,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .client import RecordMode
-from .entity import VigilCameraEntity, async_add_camera_entities, engine_errors
+from .entity import VigilCameraEntity, async_add_camera_entities
 from .hub import VigilConfigEntry, VigilHub
 
 PARALLEL_UPDATES = 0
@@ -50,11 +50,11 @@ class VigilRecordingSwitch(VigilCameraEntity, SwitchEntity):
         self._attr_is_on = mode is not RecordMode.OFF
 
     async def async_turn_on(self, **kwargs: Any) -> None:
-        with engine_errors():
+        with self.engine_errors():
             await self.hub.async_set_record_mode(self.camera_id, self._mode_when_on)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
-        with engine_errors():
+        with self.engine_errors():
             await self.hub.async_set_record_mode(self.camera_id, RecordMode.OFF)
 
 
@@ -70,9 +70,9 @@ class VigilMotionDetectionSwitch(VigilCameraEntity, SwitchEntity):
             self._attr_is_on = self.camera.motion_enabled
 
     async def async_turn_on(self, **kwargs: Any) -> None:
-        with engine_errors():
+        with self.engine_errors():
             await self.hub.async_set_motion_detection(self.camera_id, True)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
-        with engine_errors():
+        with self.engine_errors():
             await self.hub.async_set_motion_detection(self.camera_id, False)

@@ -95,7 +95,8 @@ def _engine_error(err: VigilError) -> MediaError:
 
 
 def _check(pattern: re.Pattern[str], value: str, what: str) -> str:
-    if not pattern.match(value):
+    # fullmatch: "$" alone would let a trailing newline through into the engine's URL.
+    if not pattern.fullmatch(value):
         raise MediaError(HTTPStatus.BAD_REQUEST, "invalid_argument", f"not a valid {what}")
     return value
 
@@ -104,7 +105,7 @@ def parse_time(value: str | None, name: str) -> int:
     """A ``start``/``end`` parameter as UTC ms: epoch ms, or ISO 8601 (naive: Home Assistant's zone)."""
     if value is None:
         raise MediaError(HTTPStatus.BAD_REQUEST, "invalid_argument", f"{name} is required")
-    if EPOCH_MS.match(value):
+    if EPOCH_MS.fullmatch(value):
         return int(value)
     moment: datetime | None = None
     try:
@@ -115,7 +116,11 @@ def parse_time(value: str | None, name: str) -> int:
         raise MediaError(
             HTTPStatus.BAD_REQUEST, "invalid_argument", f"{name}: expected ISO 8601 or milliseconds since the epoch"
         )
-    return round(dt_util.as_utc(moment).timestamp() * 1000)
+    try:
+        return round(dt_util.as_utc(moment).timestamp() * 1000)
+    except OverflowError, ValueError:
+        # 9999-12-31T23:00:00-12:00 is a valid ISO 8601 time, but after the last UTC datetime.
+        raise MediaError(HTTPStatus.BAD_REQUEST, "invalid_argument", f"{name}: out of range") from None
 
 
 def _time_range(query: Mapping[str, str]) -> dict[str, str | int]:

@@ -14,11 +14,12 @@ import logging
 import re
 import shutil
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import probatio
 import pytest
 from homeassistant.components.automation.helpers import async_get_blueprints
 from homeassistant.components.blueprint import importer
@@ -27,8 +28,10 @@ from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.selector import selector
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
+from homeassistant.util.yaml import load_yaml_dict
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
@@ -139,15 +142,15 @@ def assert_notification(
         assert message(call.data["message"]), call.data["message"]
     else:
         assert call.data["message"] == message
-    snapshot_url, clip_url = event["snapshot_url"], event["clip_url"]
+    # The event's state holds no link: the blueprint asked vigil.get_event_media for them.
+    assert not {"snapshot_url", "thumbnail_url", "clip_url"} & set(event)
+    data = call.data["data"]
+    snapshot_url, clip_url = data["image"], data["clickAction"]
     # Signed relative URLs of the integration's views: the app fetches them without a token.
     media = f"/api/vigil/{entry_id}/events/{event['event_id']}"
     assert snapshot_url.startswith(f"{media}/snapshot.jpg?authSig=")
     assert clip_url.startswith(f"{media}/clip.mp4?authSig=")
-    data = call.data["data"]
-    assert data["image"] == snapshot_url
     assert data["attachment"] == {"url": snapshot_url, "content-type": "jpeg", "hide-thumbnail": False}
-    assert data["clickAction"] == clip_url
     assert data["url"] == clip_url
     assert data["tag"] == f"vigil-{event['event_id']}"
     assert data["group"] == f"vigil-{EVENTS}"
@@ -196,6 +199,40 @@ async def test_blueprint_loads_validates_and_imports(
     assert imported.blueprint.inputs == blueprint.inputs
     assert imported.blueprint.metadata["source_url"] == SOURCE_URL
     assert "blueprints/automation/vigil/notify_on_event.yaml" in readme  # the manual path
+
+
+BLUEPRINTS = sorted((ROOT / "blueprints").rglob("*.yaml"))
+
+
+def blueprint_inputs(inputs: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every input of a blueprint, those inside sections (``input:`` of their own) included."""
+    for name, spec in inputs.items():
+        if isinstance(spec, dict) and "input" in spec:
+            yield from blueprint_inputs(spec["input"])
+        else:
+            yield name, spec or {}
+
+
+@pytest.mark.parametrize("path", BLUEPRINTS, ids=lambda path: str(path.relative_to(ROOT)))
+def test_every_input_default_fits_its_selector(path: Path) -> None:
+    """The UI fills an input with its default: Home Assistant's selector must accept it (a time "" it does not)."""
+    inputs = list(blueprint_inputs(load_yaml_dict(path)["blueprint"]["input"]))
+    assert inputs
+    checked, rejected = 0, []
+    for name, spec in inputs:
+        if "default" not in spec or "selector" not in spec:
+            continue
+        checked += 1
+        try:
+            probatio.Schema(selector(spec["selector"]))(spec["default"])  # a selector validates when called
+        except probatio.Invalid as err:
+            rejected.append(f"{name}: default {spec['default']!r}: {err}")
+    assert checked
+    assert not rejected, rejected
+
+
+def test_blueprints_are_found() -> None:
+    assert BLUEPRINT in BLUEPRINTS
 
 
 async def test_notifications_cooldown_quiet_hours_and_zone_filter(

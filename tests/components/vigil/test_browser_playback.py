@@ -95,7 +95,7 @@ def assert_played(result: dict[str, Any]) -> None:
 async def test_event_clip_plays_in_chromium(
     hass: HomeAssistant, engine: EngineRig, setup_entry: SetupEntry, aiohttp_client: ClientSessionGenerator
 ) -> None:
-    """A manual event's clip, by the signed ``clip_url`` of the event entity, plays in Chromium."""
+    """A manual event's clip, by the signed ``clip_url`` of vigil.get_event_media, plays in Chromium."""
     node = require_browser()
     entry = await setup_entry()
     server = await aiohttp_client(hass.http.app)  # Home Assistant's HTTP app on 127.0.0.1:<port>
@@ -115,9 +115,12 @@ async def test_event_clip_plays_in_chromium(
     await asyncio.sleep(3)  # a few seconds of event (plus the 2 s of pre-capture)
     await hass.services.async_call(DOMAIN, "end_event", target={ATTR_ENTITY_ID: CAMERA}, blocking=True)
     await wait_for(lambda: state_of(hass, EVENTS).attributes.get("event_type") == "manual_ended", 5, "the end")
-    attributes = state_of(hass, EVENTS).attributes
-    assert attributes["event_id"] == event_id
-    clip_url = attributes["clip_url"]
+    assert state_of(hass, EVENTS).attributes["event_id"] == event_id
+    links = await hass.services.async_call(
+        DOMAIN, "get_event_media", {"event_id": event_id, "media": ["clip"]}, blocking=True, return_response=True
+    )
+    assert links is not None
+    clip_url = str(links["clip_url"])
     assert clip_url.startswith(f"/api/vigil/{entry.entry_id}/events/{event_id}/clip.mp4?authSig=")
 
     # The signature is what lets the browser in (it sends no Authorization header).

@@ -38,7 +38,7 @@ from custom_components.vigil.client import (
     VigilError,
 )
 from custom_components.vigil.const import DOMAIN
-from custom_components.vigil.entity import translate_error
+from custom_components.vigil.errors import translate_error
 from tests.components.vigil.conftest import FRONT, ZONE, EngineRig, SetupEntry, state_of, wait_state
 
 

@@ -105,7 +105,8 @@ async def test_ptz_action_moves_the_camera(hass: HomeAssistant, onvif_rig: Onvif
         assert info.value.translation_placeholders == {"mode": data.get("mode", "move"), "field": field}
     with pytest.raises(ServiceValidationError) as info:
         await _ptz(hass, entity_id(hass, rig, "camera", "camera", "demo"), mode="stop")
-    assert info.value.translation_key == "camera_unavailable"
+    assert info.value.translation_key == "no_ptz"
+    assert info.value.translation_placeholders == {"camera": "Demo"}
 
 
 async def test_camera_device_shows_maker_model_firmware_serial(
@@ -173,6 +174,10 @@ async def test_a_camera_found_later_gets_its_device_and_buttons(
         late = registry.async_get_device_by_identifier((DOMAIN, f"{rig.instance_id}-late"), entry.entry_id)
         assert late is not None
         assert late.manufacturer == "Vigil NVR"  # not connected yet: nothing known
+        # Not connected yet: the camera is offline, which is what the user is told.
+        with pytest.raises(ServiceValidationError) as info:
+            await _ptz(hass, entity_id(hass, rig, "camera", "camera", "late"), mode="stop")
+        assert info.value.translation_key == "camera_offline"
         await hass.async_add_executor_job(double.start)
         await wait_for(
             lambda: (

@@ -10,7 +10,7 @@ import av
 import pytest
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
 
 from custom_components.vigil.const import DOMAIN
@@ -80,7 +80,7 @@ async def test_manual_event_and_its_clip(
     )
     with pytest.raises(ServiceValidationError) as err:
         await _call(hass, "end_event")  # none running any more
-    assert err.value.translation_key == "event_state"
+    assert err.value.translation_key == "no_manual_event"
 
     # The event's footage (pre-capture included) is ready once its last segment is indexed.
     async def export() -> dict[str, Any] | None:
@@ -113,10 +113,10 @@ async def test_export_clip_errors(
         ({}, "event_or_range"),
         ({"start": now - timedelta(seconds=5)}, "event_or_range"),
         ({"event_id": "0" * 32, "start": now}, "event_or_range"),
-        ({"start": now, "end": now - timedelta(seconds=5)}, "bad_range"),
-        ({"start": now - timedelta(hours=7), "end": now}, "bad_range"),
-        ({"event_id": "0" * 32}, "not_found"),
-        ({"start": now - timedelta(days=400), "end": now - timedelta(days=400) + timedelta(seconds=5)}, "not_found"),
+        ({"start": now, "end": now - timedelta(seconds=5)}, "end_before_start"),
+        ({"start": now - timedelta(hours=7), "end": now}, "clip_too_long"),
+        ({"event_id": "0" * 32}, "event_not_found"),
+        ({"start": now - timedelta(days=400), "end": now - timedelta(days=400) + timedelta(seconds=5)}, "no_footage"),
     ]
     for data, key in cases:
         with pytest.raises(ServiceValidationError) as err:
@@ -159,7 +159,7 @@ async def test_snapshot(hass: HomeAssistant, engine: EngineRig, setup_entry: Set
         assert result["media_content_id"] == f"media-source://vigil/{entry.entry_id}/snapshots/{path.name}"
     assert first["path"] != second["path"]
 
-    # The disabled camera has no picture.
-    with pytest.raises(HomeAssistantError) as err:
+    # The disabled camera has no picture: the user's to fix.
+    with pytest.raises(ServiceValidationError) as err:
         await _call(hass, "snapshot", target={ATTR_ENTITY_ID: "camera.yard"})
-    assert err.value.translation_key == "no_snapshot"
+    assert err.value.translation_key == "camera_disabled"

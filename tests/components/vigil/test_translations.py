@@ -7,12 +7,17 @@ import re
 from pathlib import Path
 from typing import Any
 
+import hass_frontend
 import yaml
 
 import custom_components.vigil as integration
 from custom_components.vigil.const import STORAGE_WARNING_CODES
 
 ROOT = Path(integration.__file__).parent
+REPOSITORY = ROOT.parents[1]
+# An icon the frontend does not know renders as a blank space, with no error anywhere.
+MDI_ICON = re.compile(r"mdi:([a-z0-9]+(?:-[a-z0-9]+)*)")
+ICON_SOURCES = (".py", ".json", ".yaml", ".yml")
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -35,7 +40,9 @@ def test_every_key_the_code_uses_is_translated() -> None:
     code = _code()
     exceptions = strings["exceptions"]
     assert isinstance(exceptions, dict)
-    used = set(re.findall(r'translation_key="([a-z_]+)"', code))
+    # Keys given to Home Assistant's exceptions directly, or through errors.py's helpers.
+    used = set(re.findall(r'(?:translation_key=|user_error\(|engine_failure\()"([a-z_]+)"', code))
+    assert {"event_or_range", "no_ptz", "write_failed"} <= used
     entity = strings["entity"]
     assert isinstance(entity, dict)
     entity_keys = {key for platform in entity.values() for key in platform}
@@ -89,3 +96,22 @@ def test_manifest() -> None:
     assert manifest["requirements"] == []
     for key in ("version", "codeowners", "documentation", "issue_tracker"):
         assert manifest[key], key
+
+
+def _icon_sources() -> list[Path]:
+    """The integration's code, icons, translations and action descriptions (not its brand), and the blueprints."""
+    files = [path for path in ROOT.rglob("*") if path.suffix in ICON_SOURCES and "brand" not in path.parts]
+    return files + sorted((REPOSITORY / "blueprints").rglob("*.yaml"))
+
+
+def test_every_icon_exists_in_the_frontend() -> None:
+    listed = json.loads((hass_frontend.where() / "static" / "mdi" / "iconList.json").read_text(encoding="utf-8"))
+    known = {icon["name"] for icon in listed}
+    used = {
+        (str(path.relative_to(REPOSITORY)), name)
+        for path in _icon_sources()
+        for name in MDI_ICON.findall(path.read_text(encoding="utf-8"))
+    }
+    assert {file for file, _ in used} >= {"custom_components/vigil/icons.json"}
+    unknown = sorted(f"{file}: mdi:{name}" for file, name in used if name not in known)
+    assert not unknown, unknown

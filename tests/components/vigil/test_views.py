@@ -7,8 +7,10 @@ from typing import Any
 
 import jwt
 import pytest
+from homeassistant.components.media_source import async_resolve_media
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Event, HomeAssistant
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
@@ -21,14 +23,23 @@ from custom_components.vigil.client import (
     NotFoundError,
     VigilError,
 )
-from custom_components.vigil.const import BUS_EVENT, CONF_LINK_EXPIRY_MINUTES
-from custom_components.vigil.signing import event_path, sign, signed_event_urls
+from custom_components.vigil.const import BUS_EVENT, CONF_LINK_EXPIRY_MINUTES, DOMAIN
+from custom_components.vigil.signing import event_path, sign
 from custom_components.vigil.views import MediaError, _engine_error, parse_time
 from tests.components.vigil.conftest import FRONT, TOKEN, EngineRig, SetupEntry, state_of, wait_for
 from tests.components.vigil.media_support import JPEG, decoded_frames, finished_event
 
 MEDIA = {"snapshot_url": "snapshot.jpg", "thumbnail_url": "thumbnail.jpg", "clip_url": "clip.mp4"}
 URL_KEYS = tuple(MEDIA)
+
+
+async def event_links(hass: HomeAssistant, event_id: str, **data: Any) -> dict[str, Any]:
+    """What vigil.get_event_media answers for the event (the one way to get a signed event link)."""
+    response = await hass.services.async_call(
+        DOMAIN, "get_event_media", {"event_id": event_id, **data}, blocking=True, return_response=True
+    )
+    assert response is not None
+    return dict(response)
 
 
 async def test_event_media_with_range_requests(
@@ -115,8 +126,8 @@ async def test_signed_links(
     entry = await setup_entry()
     event = await finished_event(engine)
     client = await hass_client_no_auth()
-    urls = signed_event_urls(hass, entry.entry_id, event["id"])
-    assert set(urls) == set(URL_KEYS)
+    answer = await event_links(hass, event["id"], config_entry_id=entry.entry_id)
+    urls = {key: answer[key] for key in URL_KEYS}
 
     for key, url in urls.items():
         path, _, query = url.partition("?")
@@ -144,7 +155,7 @@ async def test_signed_links(
     claims = jwt.decode(urls["clip_url"].split("authSig=")[1], options={"verify_signature": False})
     assert claims["exp"] - claims["iat"] == 24 * 3600
     hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_LINK_EXPIRY_MINUTES: 5})
-    short = signed_event_urls(hass, entry.entry_id, event["id"])["snapshot_url"]
+    short = (await event_links(hass, event["id"]))["snapshot_url"]
     claims = jwt.decode(short.split("authSig=")[1], options={"verify_signature": False})
     assert claims["exp"] - claims["iat"] == 300
     assert (await client.get(short)).status == 200
@@ -173,6 +184,13 @@ async def test_errors(
         (f"{base}/cameras/{FRONT}/clip.mp4", {}, 400, "invalid_argument"),
         (f"{base}/cameras/{FRONT}/clip.mp4", {"start": "yesterday", "end": "1"}, 400, "invalid_argument"),
         (f"{base}/cameras/{FRONT}/clip.mp4", {"start": "2000", "end": "1000"}, 400, "invalid_argument"),
+        # A valid ISO 8601 time past the last UTC datetime (was a 500: OverflowError).
+        (
+            f"{base}/cameras/{FRONT}/clip.mp4",
+            {"start": "9999-12-31T23:00:00-12:00", "end": "1"},
+            400,
+            "invalid_argument",
+        ),
         (
             f"{base}/cameras/{FRONT}/clip.mp4",
             {"start": str(now_ms - 3 * 3600_000), "end": str(now_ms)},
@@ -238,9 +256,9 @@ async def test_event_data_and_bus_event(
         assert "path" in data["zones"]
         assert dt_util.parse_datetime(data["start"]) is not None
         assert (data["end"] is None) == (phase == "start")
-        for key in URL_KEYS:
-            assert data[key].startswith(f"/api/vigil/{entry.entry_id}/events/{data['event_id']}/")
-            assert "authSig=" in data[key]
+        # No bearer link (the recorder keeps bus events): only the clip's media-source id.
+        assert not set(URL_KEYS) & set(data)
+        assert data["clip_media_content_id"] == f"media-source://vigil/{entry.entry_id}/event/{data['event_id']}"
 
     # The event entity carries the same data (its attributes are what the blueprint reads).
     def entity_ended() -> bool:
@@ -249,15 +267,18 @@ async def test_event_data_and_bus_event(
 
     await wait_for(entity_ended, 30, "the event entity's motion_ended")
     attributes = state_of(hass, "event.front_events").attributes
-    for key in ("event_id", "zones", "camera_name", "camera_entity_id", "start", "end", *URL_KEYS):
+    for key in ("event_id", "zones", "camera_name", "camera_entity_id", "start", "end", "clip_media_content_id"):
         assert attributes[key] is not None, key
     assert attributes["camera_entity_id"] == "camera.front"
+    assert not set(URL_KEYS) & set(attributes)
 
-    # A phone opening the notification fetches the links without Home Assistant's token.
-    client = await hass_client_no_auth()
-    response = await client.get(end.data["thumbnail_url"])
+    # The clip's id plays through the media source (for a logged-in user, or a player it hands a link to).
+    assert await async_setup_component(hass, "media_source", {})
+    played = await async_resolve_media(hass, end.data["clip_media_content_id"], None)
+    assert played.mime_type == "video/mp4"
+    response = await (await hass_client_no_auth()).get(played.url)
     assert response.status == 200
-    assert (await response.read()).startswith(JPEG)
+    assert decoded_frames(await response.read()) >= 15
 
 
 def test_engine_errors_become_json_without_engine_details() -> None:
@@ -281,7 +302,16 @@ def test_time_parameters() -> None:
     assert parse_time("1767261600123", "start") == 1767261600123
     assert parse_time("2026-01-01T10:00:00+00:00", "start") == 1767261600000
     assert parse_time("2026-01-01T11:00:00+01:00", "start") == 1767261600000
-    for bad in (None, "", "tomorrow", "2026-13-01T00:00:00", "-5"):
+    # Past the last UTC datetime / before the first, once converted (was a 500: OverflowError).
+    for bad in (
+        None,
+        "",
+        "tomorrow",
+        "2026-13-01T00:00:00",
+        "-5",
+        "9999-12-31T23:00:00-12:00",
+        "0001-01-01T00:30+01:00",
+    ):
         with pytest.raises(MediaError) as err:
             parse_time(bad, "start")
         assert err.value.status == 400
