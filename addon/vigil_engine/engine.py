@@ -21,15 +21,15 @@ from .ingest.worker import CameraWorker
 from .motion.worker import MotionWorker
 from .redact import with_credentials
 from .retention.enforcer import RetentionEnforcer
+from .running_camera import RunningCamera
 from .runtime_cameras import FILE_NAME as RUNTIME_CAMERAS_FILE
 from .runtime_cameras import RuntimeCameras
-from .status import CameraStatus, StorageStatus
+from .status import StorageStatus
 from .storage.index import Index
 from .storage.reconcile import ReconcileReport, reconcile
 
 if TYPE_CHECKING:
     from .onvif.camera import OnvifCamera
-    from .onvif.feed import CameraEventFeed
     from .onvif.topics import CameraDetection
 
 _LOGGER = logging.getLogger(__name__)
@@ -62,29 +62,19 @@ class Engine:
         self.config = config
         self.clock = clock or EngineClock()
         self.index: Index | None = None
-        self.workers: dict[str, CameraWorker] = {}
-        self.camera_status: dict[str, CameraStatus] = {
-            cam.id: CameraStatus(camera_id=cam.id, name=cam.name, record_mode=cam.record) for cam in config.cameras
-        }
+        # Every camera, in configuration order (then those added at run time).
+        self.cameras: dict[str, RunningCamera] = {cam.id: RunningCamera(cam) for cam in config.cameras}
         self.storage_status = StorageStatus()
         self.reconcile_report: ReconcileReport | None = None
         self.retention: RetentionEnforcer | None = None
         self.bus = EventBus()
         self.events: EventManager | None = None
-        self.motion_workers: dict[str, MotionWorker] = {}
         self.instance_id = ""
-        # Run-time settings (API / Home Assistant), persisted in the index; start from the config.
-        self._record_mode: dict[str, RecordMode] = {cam.id: cam.record for cam in config.cameras}
-        self._motion_enabled: dict[str, bool] = {cam.id: cam.motion.enabled for cam in config.cameras}
         self._settings_lock = threading.Lock()
         self._retention_wakeup: asyncio.Event | None = None
         self._retention_task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
-        # ONVIF cameras: their sessions, their resolved configs (stream URIs) and event feeds.
-        self.onvif_cameras: dict[str, OnvifCamera] = {}
-        self._resolved: dict[str, CameraConfig] = {cam.id: cam for cam in config.cameras if cam.onvif is None}
-        self._feeds: dict[str, CameraEventFeed] = {}
         # Cameras added at run time through the API (kept beside the index database).
         self.runtime = RuntimeCameras(config.db_path.parent / RUNTIME_CAMERAS_FILE)
         self._cameras_lock = asyncio.Lock()
@@ -103,7 +93,7 @@ class Engine:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         for cam in await asyncio.to_thread(self.runtime.load):
-            if cam.id in self.camera_status:
+            if cam.id in self.cameras:
                 _LOGGER.warning(
                     "Camera %s added at run time is dropped: the configuration has a camera with that id, which wins",
                     cam.id,
@@ -135,9 +125,9 @@ class Engine:
             cfg, index, self.clock, self.storage_status, events=self.events, publish=self._emit
         )
         for cam in cfg.cameras:
-            self.retention.set_record_mode(cam.id, self._record_mode[cam.id])
+            self.retention.set_record_mode(cam.id, self.cameras[cam.id].record_mode)
         for camera_id, days in self.runtime.removed.items():
-            if camera_id not in self.camera_status:
+            if camera_id not in self.cameras:
                 self.retention.retire(camera_id, days)
         await asyncio.to_thread(self.retention.run_once)
         for cam in cfg.cameras:
@@ -152,30 +142,27 @@ class Engine:
 
     def _start_camera(self, cam: CameraConfig) -> None:
         """Start recording and motion detection of a camera whose stream URLs are known."""
-        if self._stopping or self.index is None or self.events is None or cam.id not in self.camera_status:
+        camera = self.cameras.get(cam.id)
+        if self._stopping or self.index is None or self.events is None or camera is None:
             return
         cfg = self.config
-        self._resolved[cam.id] = cam
+        camera.resolved = cam
         worker = CameraWorker(
             cam,
             cfg,
             self.index,
             self.clock,
-            self.camera_status[cam.id],
+            camera.status,
             on_change=self._emit,
             on_disk_error=self.request_cleanup,
         )
-        worker.set_recording(self._record_mode[cam.id] != "off")
-        self.workers[cam.id] = worker
+        worker.set_recording(camera.record_mode != "off")
+        camera.worker = worker
         motion = MotionWorker(cam, cfg, self.clock, self.events, self._emit, worker)
-        motion.set_enabled(self._detector_on(cam.id))
-        self.motion_workers[cam.id] = motion
+        motion.set_enabled(camera.detector_on)
+        camera.motion = motion
         worker.start()
         motion.start()
-
-    def _detector_on(self, camera_id: str) -> bool:
-        """Vigil's own detector runs unless the camera's events alone start events."""
-        return self._motion_enabled[camera_id] and self.config.camera(camera_id).motion_source != "camera"
 
     def _start_onvif(self, cam: CameraConfig) -> None:
         """Resolve the camera's streams over ONVIF in the background, then start it; run its events."""
@@ -184,32 +171,29 @@ class Engine:
         from .onvif.feed import CameraEventFeed  # noqa: PLC0415
 
         assert self.events is not None
+        camera = self.cameras[cam.id]
         feed = CameraEventFeed(
             cam.id,
             self.events.camera(cam.id),
             self.clock,
             self._emit,
-            starts_events=lambda: cam.motion_source != "own" and self._motion_enabled[cam.id],
+            starts_events=lambda: cam.motion_source != "own" and camera.motion_enabled,
             frame_source=lambda: self._latest_frame(cam.id),
         )
-        self._feeds[cam.id] = feed
+        camera.feed = feed
 
         def on_detection(detection: CameraDetection) -> None:
             feed.detection(detection)
 
-        onvif = OnvifCamera(cam, self.camera_status[cam.id], self._start_camera, on_detection)
-        self.onvif_cameras[cam.id] = onvif
+        onvif = OnvifCamera(cam, camera.status, self._start_camera, on_detection)
+        camera.onvif = onvif
         onvif.start()
 
     # --- cameras added and removed at run time (API) ---
     def _register(self, cam: CameraConfig) -> None:
         """Make a camera known (status, settings, config); its workers start separately."""
         self.config = replace(self.config, cameras=(*self.config.cameras, cam))
-        self.camera_status[cam.id] = CameraStatus(camera_id=cam.id, name=cam.name, record_mode=cam.record)
-        self._record_mode[cam.id] = cam.record
-        self._motion_enabled[cam.id] = cam.motion.enabled
-        if cam.onvif is None:
-            self._resolved[cam.id] = cam
+        self.cameras[cam.id] = RunningCamera(cam)
         # The event manager and retention read the camera list from the config they were given.
         for part in (self.events, self.retention):
             if part is not None:
@@ -217,8 +201,7 @@ class Engine:
 
     def _unregister(self, camera_id: str) -> None:
         self.config = replace(self.config, cameras=tuple(c for c in self.config.cameras if c.id != camera_id))
-        for table in (self.camera_status, self._record_mode, self._motion_enabled, self._resolved):
-            table.pop(camera_id, None)
+        self.cameras.pop(camera_id, None)
         for part in (self.events, self.retention):
             if part is not None:
                 part.config = self.config
@@ -229,7 +212,7 @@ class Engine:
             {
                 "added": added,
                 "removed": removed,
-                "cameras": [self.camera_state(camera_id) for camera_id in self.camera_status],
+                "cameras": [self.camera_state(camera_id) for camera_id in self.cameras],
             },
         )
 
@@ -244,7 +227,7 @@ class Engine:
             raise CameraUnavailableError("the engine is not running")
         cam = parse_camera(entry, "camera")
         async with self._cameras_lock:
-            if cam.id in self.camera_status:
+            if cam.id in self.cameras:
                 where = "added at run time" if cam.id in self.runtime else "in the configuration"
                 raise CameraExistsError(f"a camera with id {cam.id!r} exists already ({where})")
             if check is not None:
@@ -288,12 +271,13 @@ class Engine:
 
     async def _stop_camera(self, camera_id: str) -> None:
         """Stop one camera's workers (the open segment is finished and indexed) and end its events."""
-        if (feed := self._feeds.pop(camera_id, None)) is not None:
+        camera = self.cameras[camera_id]
+        feed, onvif, motion, worker = camera.feed, camera.onvif, camera.motion, camera.worker
+        camera.feed = camera.onvif = camera.motion = camera.worker = None
+        if feed is not None:
             await feed.close()
-        if (onvif := self.onvif_cameras.pop(camera_id, None)) is not None:
+        if onvif is not None:
             await onvif.close()
-        motion = self.motion_workers.pop(camera_id, None)
-        worker = self.workers.pop(camera_id, None)
         for part in (motion, worker):
             if part is not None:
                 part.stop()
@@ -304,13 +288,14 @@ class Engine:
             await asyncio.to_thread(events.end_all, self.clock.now_ms())
 
     def _latest_frame(self, camera_id: str) -> Any:
-        motion = self.motion_workers.get(camera_id)
+        camera = self.cameras.get(camera_id)
+        motion = camera.motion if camera is not None else None
         return motion.latest_frame() if motion is not None else None
 
     def onvif_camera(self, camera_id: str) -> OnvifCamera:
         """The camera's ONVIF session holder; :class:`CameraUnavailableError` for a camera without ONVIF."""
         self._check_camera(camera_id)
-        onvif = self.onvif_cameras.get(camera_id)
+        onvif = self.cameras[camera_id].onvif
         if onvif is None:
             reason = "is disabled" if not self.config.camera(camera_id).enabled else "has no onvif address"
             raise CameraUnavailableError(f"camera {camera_id} {reason}")
@@ -340,21 +325,26 @@ class Engine:
         # Not cancelled: a pass runs in a thread that cancelling would not stop, and it must
         # not delete files after the index is closed (their rows would outlive them).
         self._stopping = True
-        for feed in self._feeds.values():
-            await feed.close()
-        for onvif in self.onvif_cameras.values():
-            await onvif.close()
+        cameras = list(self.cameras.values())
+        for camera in cameras:
+            if camera.feed is not None:
+                await camera.feed.close()
+        for camera in cameras:
+            if camera.onvif is not None:
+                await camera.onvif.close()
         if self._retention_task is not None and self._retention_wakeup is not None:
             self._retention_wakeup.set()
             await self._retention_task
-        for motion in self.motion_workers.values():
+        motions = [camera.motion for camera in cameras if camera.motion is not None]
+        workers = [camera.worker for camera in cameras if camera.worker is not None]
+        for motion in motions:
             motion.stop()
-        for worker in self.workers.values():
+        for worker in workers:
             worker.stop()
-        for motion in self.motion_workers.values():
+        for motion in motions:
             await asyncio.to_thread(motion.join, self.config.read_timeout + 5)
         # Each worker finishes its segment (close, fsync, index) before its thread ends.
-        for worker in self.workers.values():
+        for worker in workers:
             await asyncio.to_thread(worker.join, self.config.read_timeout + 5)
         if self.events is not None:
             # Running events end with the footage: their post-capture is what was recorded.
@@ -371,7 +361,7 @@ class Engine:
             self.retention.refresh_status()
         return {
             "version": __version__,
-            "cameras": {cid: self.camera_state(cid) for cid in self.camera_status},
+            "cameras": {cid: self.camera_state(cid) for cid in self.cameras},
             "storage": self.storage_status.as_dict(),
         }
 
@@ -380,18 +370,19 @@ class Engine:
         return [cam.id for cam in self.config.cameras]
 
     def _check_camera(self, camera_id: str) -> None:
-        if camera_id not in self.camera_status:
+        if camera_id not in self.cameras:
             raise UnknownCameraError(camera_id)
 
     def camera_state(self, camera_id: str) -> dict[str, Any]:
         """Status plus run-time settings of one camera; never holds a credential."""
         self._check_camera(camera_id)
-        cam = self.config.camera(camera_id)
-        state = self.camera_status[camera_id].as_dict()
-        motion = self.motion_workers.get(camera_id)
+        camera = self.cameras[camera_id]
+        cam = camera.config
+        state = camera.status.as_dict()
+        motion = camera.motion
         state.update(
-            record_mode=self._record_mode[camera_id],
-            motion_enabled=self._motion_enabled[camera_id],
+            record_mode=camera.record_mode,
+            motion_enabled=camera.motion_enabled,
             motion_active=motion.motion_active if motion is not None else False,
             zones=[zone.name for zone in cam.motion.zones],
             zones_active=sorted(motion.active_zones) if motion is not None else [],
@@ -407,13 +398,12 @@ class Engine:
             device=None,
             ptz=False,
         )
-        onvif = self.onvif_cameras.get(camera_id)
+        onvif = camera.onvif
         if onvif is not None and onvif.resolved is not None:
             state.update(
                 device=onvif.resolved.info.as_dict(),
                 ptz=onvif.resolved.has_ptz,
-                has_substream=(resolved := self._resolved.get(camera_id)) is not None
-                and resolved.substream_url is not None,
+                has_substream=camera.resolved is not None and camera.resolved.substream_url is not None,
             )
         return state
 
@@ -421,38 +411,39 @@ class Engine:
         """The camera's stream URL *with credentials*, for a client that plays it directly
         (Home Assistant's stream). Only the authenticated API's dedicated command returns it."""
         self._check_camera(camera_id)
-        cam = self._resolved.get(camera_id)
+        cam = self.cameras[camera_id].resolved
         if cam is None:
-            reason = self.camera_status[camera_id].last_error or "not connected yet"
+            reason = self.cameras[camera_id].status.last_error or "not connected yet"
             raise CameraUnavailableError(f"camera {camera_id}: its ONVIF stream address is unknown: {reason}")
         url = cam.substream_url if substream and cam.substream_url else cam.url
         return with_credentials(url, cam.username, cam.password)
 
     def record_mode(self, camera_id: str) -> RecordMode:
         self._check_camera(camera_id)
-        return self._record_mode[camera_id]
+        return self.cameras[camera_id].record_mode
 
     def motion_enabled(self, camera_id: str) -> bool:
         self._check_camera(camera_id)
-        return self._motion_enabled[camera_id]
+        return self.cameras[camera_id].motion_enabled
 
     def _load_settings(self, camera_id: str) -> None:
         assert self.index is not None
+        camera = self.cameras[camera_id]
         saved = self.index.camera_settings(camera_id)
         mode = saved.get("record_mode")
         if mode in RECORD_MODES:
-            self._record_mode[camera_id] = mode
+            camera.record_mode = mode
         if "motion_enabled" in saved:
-            self._motion_enabled[camera_id] = saved["motion_enabled"] == "1"
-        self.camera_status[camera_id].record_mode = self._record_mode[camera_id]
+            camera.motion_enabled = saved["motion_enabled"] == "1"
+        camera.status.record_mode = camera.record_mode
 
     def _settings_changed(self, camera_id: str) -> None:
         self._emit(
             "camera_settings",
             {
                 "camera_id": camera_id,
-                "record_mode": self._record_mode[camera_id],
-                "motion_enabled": self._motion_enabled[camera_id],
+                "record_mode": self.cameras[camera_id].record_mode,
+                "motion_enabled": self.cameras[camera_id].motion_enabled,
             },
         )
 
@@ -461,12 +452,13 @@ class Engine:
         self._check_camera(camera_id)
         if mode not in RECORD_MODES:
             raise ValueError(f"record mode must be one of {', '.join(RECORD_MODES)}")
+        camera = self.cameras[camera_id]
         with self._settings_lock:
-            self._record_mode[camera_id] = mode
-            self.camera_status[camera_id].record_mode = mode
+            camera.record_mode = mode
+            camera.status.record_mode = mode
         if self.index is not None:
             await asyncio.to_thread(self.index.set_camera_setting, camera_id, "record_mode", mode)
-        worker = self.workers.get(camera_id)
+        worker = camera.worker
         if worker is not None:
             worker.set_recording(mode != "off")
         if self.retention is not None:
@@ -476,13 +468,14 @@ class Engine:
     async def set_motion_enabled(self, camera_id: str, enabled: bool) -> None:
         """Turn motion detection on or off at run time (kept across restarts)."""
         self._check_camera(camera_id)
+        camera = self.cameras[camera_id]
         with self._settings_lock:
-            self._motion_enabled[camera_id] = enabled
+            camera.motion_enabled = enabled
         if self.index is not None:
             await asyncio.to_thread(self.index.set_camera_setting, camera_id, "motion_enabled", "1" if enabled else "0")
-        motion = self.motion_workers.get(camera_id)
+        motion = camera.motion
         if motion is not None:
-            motion.set_enabled(self._detector_on(camera_id))
+            motion.set_enabled(camera.detector_on)
         self._settings_changed(camera_id)
 
     async def start_manual_event(self, camera_id: str, label: str | None = None) -> EventRecord:
@@ -491,8 +484,7 @@ class Engine:
         assert self.events is not None
         if not self.config.camera(camera_id).enabled:
             raise EventStateError(f"camera {camera_id} is disabled: it records nothing to keep")
-        motion = self.motion_workers.get(camera_id)
-        frame = motion.latest_frame() if motion is not None else None
+        frame = self._latest_frame(camera_id)
         return await asyncio.to_thread(self.events.start_manual, camera_id, label, frame)
 
     async def end_manual_event(self, camera_id: str) -> EventRecord:
@@ -519,7 +511,7 @@ class Engine:
     async def latest_snapshot(self, camera_id: str, width: int | None = None) -> bytes | None:
         """JPEG of the camera's most recent decoded frame (encoded now), or None if none yet."""
         self._check_camera(camera_id)
-        motion = self.motion_workers.get(camera_id)
+        motion = self.cameras[camera_id].motion
         if motion is None:
             return None
         return await asyncio.to_thread(motion.snapshot_jpeg, width)

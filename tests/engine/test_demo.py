@@ -57,7 +57,7 @@ async def test_demo_scene_moves_and_records_in_process(tmp_path: Path) -> None:
     await engine.start()
     try:
         for _ in range(150):
-            if engine.camera_status["demo"].segments_written >= 2:
+            if engine.cameras["demo"].status.segments_written >= 2:
                 break
             await asyncio.sleep(0.1)
         status = engine.status()["cameras"]["demo"]

@@ -56,10 +56,12 @@ async def test_full_disk_loses_nothing_written_and_recording_goes_on(
                 if engine.storage_status.segments_deleted >= 30:
                     break
                 await asyncio.sleep(0.1)
-            assert engine.workers["cam"].alive
-            written = engine.camera_status["cam"].segments_written
+            worker = engine.cameras["cam"].worker
+            assert worker is not None
+            assert worker.alive
+            written = engine.cameras["cam"].status.segments_written
             await asyncio.sleep(1)
-            assert engine.camera_status["cam"].segments_written > written, "recording goes on"
+            assert engine.cameras["cam"].status.segments_written > written, "recording goes on"
         finally:
             await engine.stop()
     assert engine.storage_status.segments_deleted >= 30

@@ -167,7 +167,9 @@ def test_zone_motion_and_camera_motion_are_published(scenario: Scenario) -> None
 def test_a_mask_over_the_path_suppresses_the_event(scenario: Scenario) -> None:
     assert _event_messages(scenario, "event_started", "masked") == []
     assert _event_messages(scenario, "motion", "masked") == []
-    assert scenario.run.engine.motion_workers["masked"].frames_analysed > 100
+    masked = scenario.run.engine.cameras["masked"].motion
+    assert masked is not None
+    assert masked.frames_analysed > 100
 
 
 def test_substream_detection_fires_the_event_too(scenario: Scenario) -> None:
@@ -218,7 +220,8 @@ def _thread_cpu_s(native_id: int) -> float:
 
 def test_turning_detection_off_stops_decoding_and_on_resumes_it(scenario: Scenario) -> None:
     run = scenario.run
-    worker = run.engine.motion_workers["sub"]
+    worker = run.engine.cameras["sub"].motion
+    assert worker is not None
     native_id = worker._thread.native_id
     assert native_id is not None
 
