@@ -13,9 +13,12 @@ from typing import Any
 from vigil_engine import __version__
 
 from . import hls
+from .admission import MAX_UNTRUSTED_PER_ADDRESS
 from .errors import ERROR_CODES
+from .fdbudget import MAX_CONNECTIONS
 from .messages import OBJECTS, SERVER_INFO, Fields
 from .params import EVENT_KINDS, MAX_TIME_MS, MAX_WIDTH, MIN_WIDTH, TIME_ZONE
+from .protocol import HEAD_TIMEOUT_S, KEEPALIVE_TIMEOUT_S
 from .queries import MAX_PAGE
 
 _SCALARS = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean", "object": "object"}
@@ -145,6 +148,43 @@ def _get(summary: str, parameters: list[dict[str, Any]], responses: dict[str, An
     }
 
 
+_HEALTH = {
+    "get": {
+        "summary": "Health",
+        "operationId": "health",
+        "tags": ["engine"],
+        "description": "The engine is up and its API serves (the add-on's Docker `HEALTHCHECK`). The one endpoint "
+        "without the token; it says nothing else.",
+        "security": [],
+        "parameters": [],
+        "responses": {
+            "200": {
+                "description": 'Always `{"status": "ok"}`.',
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"status": {"type": "string", "enum": ["ok"]}},
+                            "required": ["status"],
+                        }
+                    }
+                },
+            }
+        },
+    }
+}
+
+_CONNECTIONS = (
+    f"Connections: a request head must be complete {HEAD_TIMEOUT_S:g} s after the connection opens (or after "
+    "the first byte of a later request); only a connection whose request carried the token (or a valid signature) "
+    f"is kept alive, for {KEEPALIVE_TIMEOUT_S:g} s idle: any other answer closes its connection. The engine holds "
+    f"at most {MAX_CONNECTIONS} connections (fewer when its open-file limit is low: recording keeps a reserve), at "
+    f"most half of them without the token and {MAX_UNTRUSTED_PER_ADDRESS} of those per address; beyond that a new "
+    "connection is reset at once, or an old unauthenticated one of the address that holds the most is closed to "
+    "make room for it. A malformed request is answered 400 (`invalid_argument`) and its connection closed."
+)
+
+
 def build_spec() -> dict[str, Any]:
     schemas: dict[str, Any] = {name: object_schema(fields) for name, fields in OBJECTS.items()}
     schemas["ErrorBody"] = {
@@ -160,6 +200,7 @@ def build_spec() -> dict[str, Any]:
     }
     schemas["ServerInfo"] = object_schema(SERVER_INFO)
     paths: dict[str, Any] = {
+        "/api/health": _HEALTH,
         "/api/info": _get(
             "Server info",
             [],
@@ -355,9 +396,10 @@ def build_spec() -> dict[str, Any]:
             "title": "Vigil engine API",
             "version": __version__,
             "description": (
-                "HTTP endpoints of the Vigil NVR engine. Every endpoint needs `Authorization: Bearer <token>` "
-                "(or a path signed with the WebSocket command `sign_path`). Commands, live state and events are on "
-                "the WebSocket `/api/ws`, described in `websocket.md`. Times are UTC milliseconds since the epoch."
+                "HTTP endpoints of the Vigil NVR engine. Every endpoint but `/api/health` needs `Authorization: "
+                "Bearer <token>` (or a path signed with the WebSocket command `sign_path`). Commands, live state and "
+                "events are on the WebSocket `/api/ws`, described in `websocket.md`. Times are UTC milliseconds since "
+                f"the epoch. {_CONNECTIONS}"
             ),
         },
         "servers": [{"url": "/"}],

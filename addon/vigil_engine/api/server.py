@@ -1,9 +1,16 @@
 """The API server: the aiohttp application (routes, authentication, errors) and its runner.
 
 ``ApiServer(engine).start()`` after the engine has started and ``stop()`` before it stops.
-Every endpoint requires the bearer token, except that the WebSocket authenticates in its
+Every endpoint requires the bearer token, except ``GET /api/health`` (for the add-on's Docker
+``HEALTHCHECK``: it says ``ok`` and nothing else) and the WebSocket, which authenticates in its
 first message (see ``websocket``); errors are JSON bodies ``{"error": {"code", "message"}}``
 with the status of their code, never a stack trace or a path.
+
+Abuse of the API must never cost footage (issue #13): the open-file limit is raised and the
+API's share of it capped (``fdbudget``), connections are admitted or refused as they are
+accepted (``listener``, ``admission``), request heads have a deadline and only authenticated
+connections are kept alive (``protocol``), and what strangers can make the engine log is
+rate-limited (``lograte``).
 """
 
 from __future__ import annotations
@@ -18,10 +25,15 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from . import media, rest, websocket
+from .admission import Admission, Caps
 from .auth import SIGNATURE_PARAM, Signer, bearer, load_or_create_token, token_matches
 from .context import CONTEXT, ApiContext
 from .errors import INTERNAL, ApiError
+from .fdbudget import FdBudget, raise_open_file_limit
+from .listener import GuardedSite
+from .lograte import RateLimitFilter
 from .openapi import build_spec
+from .protocol import GuardedRunner, trust
 
 if TYPE_CHECKING:
     from vigil_engine.engine import Engine
@@ -30,10 +42,20 @@ _LOGGER = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 WS_PATH = "/api/ws"
+HEALTH_PATH = "/api/health"
+AUTHENTICATED = "vigil_authenticated"  # request key: the request carried the token or a valid signature
 SHUTDOWN_TIMEOUT_S = 3.0
+MIN_CONNECTIONS = 16  # fewer, and Home Assistant with a browser or two may be refused
 BIND_RETRY_S = 10
 
+
+async def health(request: web.Request) -> web.Response:
+    """``GET /api/health``, without the token: the engine is up and its API serves."""
+    return web.json_response({"status": "ok"})
+
+
 ROUTES: tuple[tuple[str, Handler], ...] = (
+    ("/api/health", health),
     ("/api/info", rest.info),
     ("/api/cameras", rest.cameras),
     ("/api/cameras/{camera_id}", rest.camera),
@@ -100,7 +122,14 @@ async def preflight_middleware(request: web.Request, handler: Handler) -> web.St
 
 
 async def _common_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """On every response, streamed ones too: CORS for browser clients and ``nosniff``."""
+    """On every response, streamed ones too: CORS for browser clients and ``nosniff``.
+
+    A response to a request without the token (a 401, a CORS preflight, the health check)
+    closes its connection: strangers get no keep-alive to hold connections with.
+    """
+    if not request.get(AUTHENTICATED) and not isinstance(response, web.WebSocketResponse):
+        response.force_close()
+        response.headers["Connection"] = "close"  # aiohttp wrote its own before this hook runs
     response.headers.setdefault("Access-Control-Allow-Origin", "*")
     response.headers.setdefault(
         "Access-Control-Expose-Headers",
@@ -112,18 +141,24 @@ async def _common_headers(request: web.Request, response: web.StreamResponse) ->
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Only ``Authorization: Bearer`` (or a signed path) lets a request through; a token elsewhere is ignored."""
-    if request.path == WS_PATH:
-        return await handler(request)  # the WebSocket authenticates in its first message
+    if request.path in (WS_PATH, HEALTH_PATH):
+        return await handler(request)  # the WebSocket authenticates in its first message; health is open
     ctx = request.app[CONTEXT]
     header = request.headers.get("Authorization")
     if header is not None:
         if token_matches(bearer(header), ctx.token):
-            return await handler(request)
+            return await _authenticated(request, handler)
         raise ApiError("unauthorized", "the bearer token is not valid")
     if SIGNATURE_PARAM in request.query:
         request["signed_expires_ms"] = ctx.signer.verify(request.method, request.rel_url)
-        return await handler(request)
+        return await _authenticated(request, handler)
     raise ApiError("unauthorized", "send the API token as 'Authorization: Bearer <token>'")
+
+
+async def _authenticated(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request[AUTHENTICATED] = True
+    trust(request)
+    return await handler(request)
 
 
 async def openapi(request: web.Request) -> web.Response:
@@ -152,17 +187,41 @@ class ApiServer:
         self.engine = engine
         self.host = host if host is not None else engine.config.api_host
         self.port = port if port is not None else engine.config.api_port
-        self._runner: web.AppRunner | None = None
+        self._runner: GuardedRunner | None = None
         self._retry: asyncio.Task[None] | None = None
+        self._log_filter = RateLimitFilter()
+        self._open_file_limit = 0  # known at start()
         self.ctx: ApiContext | None = None
+        self.admission: Admission | None = None
         self.listening = asyncio.Event()
+
+    def budget(self) -> FdBudget:
+        """The API's share of open files now (cameras can be added and removed at run time)."""
+        return FdBudget(self._open_file_limit, len(self.engine.camera_ids()))
 
     async def start(self) -> None:
         config = self.engine.config
         token = await asyncio.to_thread(load_or_create_token, config.db_path.parent, config.api_token)
         self.ctx = ApiContext(engine=self.engine, token=token, signer=Signer(token))
-        self._runner = web.AppRunner(
-            create_app(self.ctx), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S
+        self._open_file_limit = raise_open_file_limit()
+        budget = self.budget()
+        caps = Caps.of(budget)
+        _LOGGER.log(
+            logging.INFO if budget.connections >= MIN_CONNECTIONS else logging.WARNING,
+            "API limits: %s (%d without the token, %d from one address)%s",
+            budget.describe(),
+            caps.untrusted,
+            caps.per_address,
+            "" if budget.connections >= MIN_CONNECTIONS else "; raise the open-file limit (ulimit -n) to use the API",
+        )
+        self.admission = Admission(self.budget)
+        self._log_filter.install()
+        self._runner = GuardedRunner(
+            create_app(self.ctx),
+            self.admission,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=SHUTDOWN_TIMEOUT_S,
         )
         await self._runner.setup()
         try:
@@ -179,11 +238,9 @@ class ApiServer:
 
     async def _bind(self) -> None:
         assert self._runner is not None
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        site = GuardedSite(self._runner, self.host, self.port)
         await site.start()
-        sockets = getattr(site._server, "sockets", None) or []
-        if sockets:
-            self.port = int(sockets[0].getsockname()[1])
+        self.port = site.port
         self.listening.set()
         _LOGGER.info("API listening on %s:%d (HTTP, and the WebSocket at %s)", self.host, self.port, WS_PATH)
 
@@ -205,6 +262,15 @@ class ApiServer:
             closing = [conn.close(1001, "the engine is stopping") for conn in list(self.ctx.connections)]
             await asyncio.gather(*closing, return_exceptions=True)
         if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-        _LOGGER.info("API stopped")
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+            self._log_filter.uninstall()
+            admission = self.admission
+            if admission is not None and (admission.refused or admission.dropped):
+                _LOGGER.info(
+                    "API stopped (it refused %d connections and dropped %d unauthenticated ones to make room)",
+                    admission.refused,
+                    admission.dropped,
+                )
+            else:
+                _LOGGER.info("API stopped")

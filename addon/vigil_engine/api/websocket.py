@@ -6,6 +6,14 @@ subscription overflows, the connection is closed (4002) and the engine never wai
 it. Commands run as their own tasks (at most ``MAX_PENDING_COMMANDS`` at once), so a slow
 query never holds up events or other commands. The protocol is documented in
 ``docs/api/websocket.md`` and described by ``messages``.
+
+Until it authenticates, a connection belongs to a stranger: whatever its first message is
+(a wrong token, a binary frame, text that is not UTF-8 or not JSON, JSON nested too deep to
+read, a token that is no string or holds a lone surrogate), it gets the documented
+``unauthorized`` error and close code 4001, and the line this logs is rate-limited
+(``lograte``). Text frames are decoded here, not by aiohttp, so that invalid UTF-8 gets that
+answer too instead of aiohttp's bare close. Once authenticated, its connection is trusted
+(``protocol.trust``): never dropped to make room for others.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from .auth import MAX_SIGNATURE_SECONDS, SIGNATURE_PARAM, token_matches
 from .camera_commands import CAMERA_HANDLERS
 from .context import CONTEXT, ApiContext
 from .errors import INTERNAL, ApiError, camera_not_found, invalid
+from .lograte import RateLimitedLog
 from .messages import (
     AUTH_TIMEOUT_S,
     CLOSE_PROTOCOL,
@@ -46,6 +55,7 @@ from .messages import (
     result_message,
 )
 from .onvif_commands import ONVIF_HANDLERS
+from .protocol import trust
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -54,6 +64,29 @@ SEND_BUFFER = 256 * 1024
 CLOSE_TIMEOUT_S = 2.0
 DEFAULT_SIGNATURE_SECONDS = 300
 Handler = Callable[["Connection", dict[str, Any]], Awaitable[dict[str, Any]]]
+_ENDED = frozenset({WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR})
+
+_unauthenticated_log = RateLimitedLog(_LOGGER, logging.INFO)
+
+
+def _parse(text: str) -> Any:
+    """The JSON value of a message, or None if it is not JSON.
+
+    Nesting deeper than the C stack allows raises RecursionError, not ValueError: a 64 KiB
+    frame of ``[`` stays within the main thread's 8 MB stack, not within a smaller one.
+    """
+    try:
+        return json.loads(text)
+    except ValueError, RecursionError:
+        return None
+
+
+def _text(data: bytes) -> str | None:
+    """A text frame's payload, or None if it is not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 class Connection:
@@ -81,7 +114,11 @@ class Connection:
         try:
             async for message in self.ws:
                 if message.type == WSMsgType.TEXT:
-                    self._receive(message.data)
+                    text = _text(message.data)
+                    if text is None:
+                        await self.close(CLOSE_PROTOCOL, "text frames must be UTF-8")
+                        break
+                    self._receive(text)
                 elif message.type == WSMsgType.BINARY:
                     await self.close(CLOSE_PROTOCOL, "binary frames are not part of the protocol")
                     break
@@ -96,21 +133,23 @@ class Connection:
         except TimeoutError:
             await self._reject("no auth message within 10 seconds")
             return False
-        if message.type != WSMsgType.TEXT:
-            await self._reject("the first message must be the auth message")
+        if message.type in _ENDED:
+            await self._reject("the connection ended before the auth message")
             return False
-        try:
-            data = json.loads(message.data)
-        except ValueError:
-            data = None
+        text = _text(message.data) if message.type == WSMsgType.TEXT else None
+        if text is None:
+            await self._reject("the first message must be the auth message, as UTF-8 text")
+            return False
+        data = _parse(text)
         token = data.get("token") if isinstance(data, dict) and data.get("type") == "auth" else None
         if not isinstance(token, str) or not token_matches(token, self.ctx.token):
             await self._reject('authentication failed: send {"type": "auth", "token": ...} with the API token')
             return False
+        trust(self.request)
         return True
 
     async def _reject(self, reason: str) -> None:
-        _LOGGER.info("WebSocket client %s not authenticated: %s", self.peer, reason)
+        _unauthenticated_log("WebSocket client %s not authenticated: %s", self.peer, reason)
         error = ApiError("unauthorized", reason)
         with contextlib.suppress(ConnectionError, RuntimeError):
             await self.ws.send_str(json.dumps(error_message(None, error)))
@@ -170,10 +209,7 @@ class Connection:
 
     # --- receiving ---
     def _receive(self, text: str) -> None:
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = None
+        data = _parse(text)
         message_id = data.get("message_id") if isinstance(data, dict) else None
         if not isinstance(message_id, str) or not 1 <= len(message_id) <= 64:
             self._send_error(None, ApiError("invalid_message", "expected an object with a string message_id (1-64)"))
@@ -432,7 +468,7 @@ def _bound_send_buffer(request: web.Request) -> None:
 async def handle(request: web.Request) -> web.StreamResponse:
     """``GET /api/ws``: upgrade, then run the connection until either side closes."""
     ctx: ApiContext = request.app[CONTEXT]
-    ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES, heartbeat=30.0, autoping=True)
+    ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES, heartbeat=30.0, autoping=True, decode_text=False)
     await ws.prepare(request)
     _bound_send_buffer(request)
     connection = Connection(ctx, request, ws)
