@@ -3,6 +3,11 @@
 Sources: ``rtsp://``/``rtsps://`` (always over TCP, with open and read timeouts),
 ``http(s)://`` streams, ``file://`` (replayed at real time and looped, for benchmarks and
 demos) and ``demo://`` (the built-in synthetic scene).
+
+Two timeouts bound a network source: the open timeout (PyAV's, for the whole open) and the
+read timeout (FFmpeg's socket timeout for each connect, read and write, and PyAV's for each
+read once open). An open that failed only when one of them ran out is a timeout naming it,
+whatever FFmpeg called it (a request nobody answered is "invalid data" to its RTSP client).
 """
 
 from __future__ import annotations
@@ -10,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
-import socket
 import threading
 import time
 from collections import deque
@@ -195,6 +199,7 @@ def _open_source(camera: CameraConfig, open_timeout: float, read_timeout: float)
     url = camera.url
     scheme = urlsplit(url).scheme.lower()
     demo: DemoSource | None = None
+    started = time.monotonic()
     try:
         if scheme == "demo":
             # Imported here: the demo scene needs numpy, which a recorder of real cameras never loads.
@@ -220,7 +225,10 @@ def _open_source(camera: CameraConfig, open_timeout: float, read_timeout: float)
     except av.FFmpegError as err:
         if demo is not None:
             demo.close()
-        raise classify_error(err, open_timeout) from None
+        failure = classify_error(err, open_timeout)
+        if scheme not in ("file", "demo"):
+            failure = _timed_out(failure, time.monotonic() - started, open_timeout, read_timeout)
+        raise failure from None
     except OSError as err:
         if demo is not None:
             demo.close()
@@ -233,6 +241,24 @@ def _open_source(camera: CameraConfig, open_timeout: float, read_timeout: float)
         if demo is not None:
             demo.close()
         raise
+
+
+def _timed_out(failure: SourceError, elapsed: float, open_timeout: float, io_timeout: float) -> SourceError:
+    """An open that failed only once a timeout had run out is a timeout, naming that one.
+
+    Two timeouts bound an open: PyAV's for the whole open and FFmpeg's socket timeout for
+    each read, connect and write (the read timeout). FFmpeg's RTSP client reports a request
+    that got no reply as a reply without a status ("invalid data") or as the end of the
+    stream, and a connect that got no answer as ETIMEDOUT, all after the socket timeout;
+    a server that answers nonsense does so at once. Measured against a frozen test camera
+    with the default timeouts: "invalid data" or ETIMEDOUT after 5.0-5.1 s.
+    """
+    if failure.kind == "timeout" or (failure.kind in ("invalid", "ended") and elapsed >= io_timeout):
+        if elapsed >= open_timeout:
+            return SourceError("timeout", f"no answer from the camera within {open_timeout:g} s")
+        if elapsed >= io_timeout:
+            return SourceError("timeout", f"no answer from the camera within {io_timeout:g} s")
+    return failure
 
 
 def _select_streams(
@@ -287,16 +313,3 @@ def classify_error(err: av.FFmpegError, timeout: float) -> SourceError:
     if "resolve" in text.lower() or (code == -errno.EIO and "host" in text.lower()):
         return SourceError("unreachable", "the camera's host name cannot be resolved")
     return SourceError("invalid", f"cannot read the stream: {text}")
-
-
-def tcp_reachable(url: str, timeout: float = 1.0) -> bool | None:
-    """Whether the source's TCP port accepts connections (None: not a network source)."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in {"rtsp", "rtsps", "http", "https", "rtmp"} or not parts.hostname:
-        return None
-    default = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443, "rtmp": 1935}[parts.scheme.lower()]
-    try:
-        with socket.create_connection((parts.hostname, parts.port or default), timeout=timeout):
-            return True
-    except OSError:
-        return False

@@ -2,9 +2,14 @@
 
 A worker never stops on its own. Each failure is classified (see ``source``), logged once
 when the camera goes down and once when it is back, recorded as a gap in the index, and
-retried with exponential backoff (1 s up to 30 s). While waiting after the camera became
-unreachable, a cheap TCP probe every half second notices its return, so recording resumes
-within about a second instead of at the next backoff step.
+retried with exponential backoff (1 s up to 30 s; a connection that brought media starts
+the next outage at 1 s again). While waiting, cheap probes every half second notice the
+camera's return (see ``probe``), so recording resumes within about a second instead of at
+the next backoff step: a TCP connect for a camera that refused connections (stopped), an
+RTSP ``OPTIONS`` for one that timed out (frozen: its port stays open, its server silent;
+it is not opened again until it answers). A camera whose data stops is offline one read
+timeout later (see ``_record``: FFmpeg alone would take two), its gap starting at its
+last frame.
 
 Time: a session is anchored once, at its first keyframe, to the engine's monotonic UTC
 clock; every later instant is the anchor plus stream time, so segments abut exactly and a
@@ -17,6 +22,7 @@ the connection) re-anchors and is logged.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -37,7 +43,8 @@ from vigil_engine.storage.index import GapRecord, Index, SegmentRecord
 from vigil_engine.storage.layout import segment_path
 from vigil_engine.storage.mp4 import probe_segment, probed_record, trim_torn_tail
 
-from .source import OpenedSource, SourceError, classify_error, open_source, tcp_reachable
+from .probe import ServerWatch, tcp_reachable
+from .source import FailureKind, OpenedSource, SourceError, classify_error, open_source
 from .timestamps import TimestampRepair, as_fraction
 
 _LOGGER = logging.getLogger(__name__)
@@ -45,6 +52,10 @@ _LOGGER = logging.getLogger(__name__)
 BACKOFF_START_S = 1.0
 BACKOFF_MAX_S = 30.0
 PROBE_INTERVAL_S = 0.5
+# A camera's server that leaves our request unanswered this long is silent (frozen, hung).
+SILENT_S = 1.0
+# How often the packet loop looks up from the packets: stop flag, rates, stalls.
+TICK_S = 0.25
 REANCHOR_THRESHOLD_MS = 2000.0
 
 ChangeCallback = Callable[[str, dict[str, Any]], None]
@@ -131,33 +142,38 @@ class CameraWorker:
         self._last_end_ms = last.end_ms if last else None
         backoff = BACKOFF_START_S
         while not self._stop.is_set():
-            failure: SourceError | None = None
-            got_media = False
-            try:
-                source = open_source(self.camera, self.config.open_timeout, self.config.read_timeout)
-            except SourceError as err:
-                failure = err
-            else:
-                try:
-                    got_media = self._record(source)
-                except SourceError as err:
-                    failure = err
-                except av.FFmpegError as err:
-                    failure = classify_error(err, self.config.read_timeout)
-                except Exception as err:  # a worker must survive anything; log it in full
-                    _LOGGER.exception("Camera %s: unexpected error while recording", self.camera.id)
-                    failure = SourceError("invalid", f"internal error: {type(err).__name__}")
-                finally:
-                    source.close()
+            got_media, failure = self._connection()
             if self._stop.is_set():
                 break
             if got_media:
-                backoff = BACKOFF_START_S
+                backoff = BACKOFF_START_S  # it worked: a new outage starts at the shortest step
             self._went_down(failure or SourceError("ended", "the camera stopped sending (stream ended)"))
             self._wait(backoff, failure.kind if failure else "ended")
             backoff = min(backoff * 2, BACKOFF_MAX_S)
         self.status.online = False
         self._set_recording_state(False)
+
+    def _connection(self) -> tuple[bool, SourceError | None]:
+        """Open the camera and record until the connection ends: (media came, why it ended)."""
+        try:
+            source = open_source(self.camera, self.config.open_timeout, self.config.read_timeout)
+        except SourceError as err:
+            return False, err
+        session: _Session | None = None
+        failure: SourceError | None = None
+        try:
+            session = _Session(self, source)
+            self._record(source, session)
+        except SourceError as err:
+            failure = err
+        except av.FFmpegError as err:
+            failure = classify_error(err, self.config.read_timeout)
+        except Exception as err:  # a worker must survive anything; log it in full
+            _LOGGER.exception("Camera %s: unexpected error while recording", self.camera.id)
+            failure = SourceError("invalid", f"internal error: {type(err).__name__}")
+        finally:
+            source.close()
+        return session is not None and session.got_media, failure
 
     def _set_recording_state(self, recording: bool) -> None:
         """Status and one bus message per change (not per segment)."""
@@ -166,24 +182,57 @@ class CameraWorker:
         self.status.recording = recording
         self._on_change("recording", {"camera_id": self.camera.id, "recording": recording})
 
-    def _wait(self, delay: float, kind: str) -> None:
-        """Sleep for the backoff delay, cut short when an unreachable camera answers again."""
+    def _wait(self, delay: float, kind: FailureKind) -> None:
+        """Sleep for the backoff delay, cut short when a camera that was gone is back.
+
+        Probes run every ``PROBE_INTERVAL_S`` (see ``probe``). A camera that refused
+        connections (stopped) is back when its port, seen closed, accepts again. A camera
+        that timed out may have kept its port open (a frozen server's kernel still accepts),
+        so its server is watched instead (``_watch_server``).
+        """
         deadline = time.monotonic() + delay
-        probe = kind in ("unreachable", "ended")
-        seen_closed = False
-        while not self._stop.is_set():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+        if kind == "timeout":
+            if self._watch_server(deadline):
                 return
-            if probe:
+        elif kind in ("unreachable", "ended"):
+            seen_closed = False
+            while not self._stop.is_set() and (started := time.monotonic()) < deadline:
                 reachable = tcp_reachable(self.camera.url, timeout=PROBE_INTERVAL_S)
                 if reachable is None:
-                    probe = False
-                elif not reachable:
+                    break  # not a network source
+                if not reachable:
                     seen_closed = True
                 elif seen_closed:
                     return  # the port was closed and now accepts: the camera is back
-            self._stop.wait(min(remaining, PROBE_INTERVAL_S if probe else remaining))
+                self._stop.wait(max(0.0, min(deadline, started + PROBE_INTERVAL_S) - time.monotonic()))
+        self._stop.wait(max(0.0, deadline - time.monotonic()))
+
+    def _watch_server(self, deadline: float) -> bool:
+        """Watch a timed-out camera's server; True: it answered after a silence, retry now.
+
+        A server that answers at once, although its stream timed out (alive, its media
+        stalled), gets the full backoff step: no hammering. A server that took the
+        connection and does not answer (frozen) is not opened at all while so: the open
+        would hang on the same silence, and a thaw would reach it late; the watch's own
+        request is the one FFmpeg's open sends first, so an open could not get further
+        either. Past the deadline the wait therefore ends only on an answer, unless the
+        server cannot even be reached (then the full open at each step goes on as before).
+        """
+        with ServerWatch(self.camera.url) as watch:
+            if not watch.supported:
+                return False
+            was_silent = False
+            while not self._stop.is_set():
+                started = time.monotonic()
+                if watch.poll(PROBE_INTERVAL_S):
+                    if was_silent:
+                        _LOGGER.debug("Camera %s answers again: retrying now", self.camera.id)
+                    return was_silent
+                was_silent = was_silent or watch.unanswered_s >= SILENT_S
+                if started >= deadline and not watch.asking:
+                    return False
+                self._stop.wait(max(0.0, started + PROBE_INTERVAL_S - time.monotonic()))
+        return False
 
     def _went_down(self, err: SourceError) -> None:
         message = str(err)
@@ -230,19 +279,44 @@ class CameraWorker:
         self._on_change("camera_online", {"camera_id": self.camera.id})
 
     # --- one connection ---
-    def _record(self, source: OpenedSource) -> bool:
-        session = _Session(self, source)
+    def _record(self, source: OpenedSource, session: _Session) -> None:
+        """Feed the connection's packets to the session until it ends, stalls or is stopped.
+
+        A stall: when the server stops sending but keeps the connection open, FFmpeg's read
+        gives up after the read timeout, but the error does not reach us. The H.264/H.265
+        parser still holds the last frame (it waits for the next one to know the frame is
+        complete); on the error FFmpeg flushes it and returns it as a normal packet, then
+        the next read waits a whole read timeout again (measured: the frame 5.0 s after the
+        freeze, the error 5.0 s later). A packet that comes a read timeout or more after
+        the previous one is that flushed frame: it is recorded and the connection ends
+        there, so the camera is offline when its data stopped, not twice as late.
+
+        The loop runs for every packet of every camera. Everything but the feed and the
+        arrival time is done on a tick, at the first packet at least ``TICK_S`` after the
+        last tick: the stop flag, the rates, the stall (a stalled packet is always late
+        enough to be a tick).
+        """
+        read_timeout = self.config.read_timeout
+        # A replayed file's waits are its own pacing, not a server going quiet.
+        stall_s = math.inf if source.realtime else read_timeout
+        feed, monotonic = session.feed, time.monotonic
+        last = tick_due = monotonic()
         try:
-            for packet in source.packets(self.config.read_timeout):
-                if self._stop.is_set():
-                    break
-                now = time.monotonic()
-                session.feed(packet, now)
-                self._update_rates(now)
+            for packet in source.packets(read_timeout):
+                now = monotonic()
+                if now >= tick_due:
+                    if self._stop.is_set():
+                        break
+                    tick_due = now + TICK_S
+                    self._update_rates(now)
+                    if now - last >= stall_s:
+                        feed(packet, now)
+                        raise SourceError("timeout", f"no answer from the camera within {read_timeout:g} s")
+                feed(packet, now)
+                last = now
         finally:
             session.finish()
             self._set_recording_state(False)
-        return session.got_media
 
     def _new_anchor(self, dts: int, time_base: Any, utc_ms: float) -> _Anchor:
         if self._last_end_ms is not None and utc_ms < self._last_end_ms:
@@ -413,15 +487,20 @@ class _Session:
             self._settle()
 
     def _settle(self) -> None:
-        """Fix the anchor from the held packets, then write them out in order."""
+        """Fix the anchor from the held packets, then write them out in order.
+
+        A segment boundary among the held packets is placed by the new anchor alone: the
+        engine clock is compared with a packet only as it arrives (``_boundary_ms``), and
+        these arrived up to ``SETTLE_S`` ago (with 2 s segments that read as 2 s of drift).
+        """
         assert self._first_dts is not None
-        self._settling = False
         self.anchor = self.w._new_anchor(self._first_dts, self.source.video.time_base, self._best_utc_ms)
         if self.w.tap is not None:
             self.w.tap.tap_session(self.source.video)
         pending, self._pending = self._pending, []
         for item in pending:
             self._handle(*item)
+        self._settling = False
 
     def _handle(self, packet: Packet[Any], is_video: bool, pts: int, dts: int) -> None:
         w = self.w
@@ -432,7 +511,7 @@ class _Session:
             want = w._recording_enabled
             writer = self.writer
             if writer is not None and (not want or writer.media_seconds(dts) >= w.config.segment_seconds):
-                w._finish(writer, w._boundary_ms(self.anchor, dts, writer, self.live))
+                w._finish(writer, w._boundary_ms(self.anchor, dts, writer, self.live and not self._settling))
                 self.writer = None
             if self.writer is None and want:
                 self.writer = w._open_writer(self.source, self.anchor, dts)
