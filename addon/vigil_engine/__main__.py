@@ -24,6 +24,7 @@ from pathlib import Path
 from .config import ConfigError, EngineConfig, load_config
 from .engine import Engine
 from .logs import setup_logging
+from .storage.migrations import IndexTooNewError, index_too_new
 
 _LOGGER = logging.getLogger("vigil_engine")
 _M_ARENA_MAX = -8  # from glibc's malloc.h
@@ -52,6 +53,9 @@ async def _run(engine: Engine) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         await engine.start()
+    except IndexTooNewError as err:
+        await engine.stop()
+        raise StartError(str(err)) from None
     except (OSError, sqlite3.Error) as err:
         # The folders passed the check moments ago, but a disk can fill up or go away in
         # between: still one line, not a traceback (which is in the log at debug level).
@@ -168,7 +172,8 @@ def storage_problems(config: EngineConfig) -> list[str]:
         os.close(os.open(database, os.O_WRONLY))
     except OSError as err:
         return [*problems, f"{key} {database} is not writable: {_reason(err)}"]
-    return problems
+    too_new = index_too_new(database)
+    return [*problems, too_new] if too_new is not None else problems
 
 
 def main(argv: list[str] | None = None) -> int:

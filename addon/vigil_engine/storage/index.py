@@ -6,7 +6,8 @@ its integrity check is moved aside, because a broken index must never be a reaso
 recording. A missing or moved-aside database is replaced by the backup snapshot beside it
 when there is one (``vigil_engine.backup``: what a restored Home Assistant backup holds),
 else started empty; either way the start-up ``reconcile`` then indexes the files the
-database does not know, with their exact start times.
+database does not know, with their exact start times. The schema changes only through the
+numbered migrations of ``migrations``; an index of a newer engine is refused untouched.
 """
 
 from __future__ import annotations
@@ -25,77 +26,10 @@ from typing import cast
 from vigil_engine.backup.snapshot import restore_snapshot
 from vigil_engine.events.model import EventKind, EventRecord, new_event_id
 
+from .migrations import check_not_newer, migrate
+
 _LOGGER = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS cameras (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    first_seen_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS segments (
-    id INTEGER PRIMARY KEY,
-    camera_id TEXT NOT NULL,
-    start_ms INTEGER NOT NULL,
-    end_ms INTEGER NOT NULL,
-    duration_ms INTEGER NOT NULL,
-    bytes INTEGER NOT NULL,
-    path TEXT NOT NULL UNIQUE,
-    video_codec TEXT,
-    width INTEGER,
-    height INTEGER,
-    audio_codec TEXT,
-    frames INTEGER NOT NULL DEFAULT 0,
-    recovered INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS segments_camera_start ON segments (camera_id, start_ms);
-CREATE INDEX IF NOT EXISTS segments_start ON segments (start_ms);
-CREATE TABLE IF NOT EXISTS gaps (
-    id INTEGER PRIMARY KEY,
-    camera_id TEXT NOT NULL,
-    start_ms INTEGER NOT NULL,
-    end_ms INTEGER NOT NULL,
-    reason TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS gaps_camera_start ON gaps (camera_id, start_ms);
--- Footage that must outlive continuous retention: events with their pre/post capture.
--- protect_end_ms is NULL while the event is still running.
-CREATE TABLE IF NOT EXISTS protected_ranges (
-    id TEXT PRIMARY KEY,
-    camera_id TEXT NOT NULL,
-    protect_start_ms INTEGER NOT NULL,
-    protect_end_ms INTEGER,
-    keep_until_ms INTEGER
-);
-CREATE INDEX IF NOT EXISTS protected_camera ON protected_ranges (camera_id, protect_start_ms);
--- Events; each also owns the protected range with the same id (its footage).
-CREATE TABLE IF NOT EXISTS events (
-    id TEXT PRIMARY KEY,
-    camera_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    start_ms INTEGER NOT NULL,
-    end_ms INTEGER,
-    pre_ms INTEGER NOT NULL,
-    post_ms INTEGER NOT NULL,
-    zones TEXT NOT NULL DEFAULT '[]',
-    peak_score REAL NOT NULL DEFAULT 0,
-    snapshot TEXT,
-    thumbnail TEXT,
-    label TEXT,
-    keep_until_ms INTEGER
-);
-CREATE INDEX IF NOT EXISTS events_camera_start ON events (camera_id, start_ms);
-CREATE INDEX IF NOT EXISTS events_start ON events (start_ms);
--- Settings changed at run time (record mode, motion detection on/off) that outlive restarts.
-CREATE TABLE IF NOT EXISTS camera_settings (
-    camera_id TEXT NOT NULL,
-    key TEXT NOT NULL,
-    value TEXT NOT NULL,
-    PRIMARY KEY (camera_id, key)
-);
-"""
 
 # A segment is protected while any range of its camera overlaps it and has not expired.
 _PROTECTED = """
@@ -191,19 +125,16 @@ class Index:
     def _connect(path: Path) -> sqlite3.Connection:
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         try:
+            # Before anything is written (the journal mode is written to the file): an index
+            # of a newer engine is refused untouched.
+            check_not_newer(conn, path)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             check = conn.execute("PRAGMA quick_check").fetchone()
             if not check or check[0] != "ok":
                 raise IndexCorruptError(str(check[0] if check else "no answer"))
-            conn.executescript(_SCHEMA)
-            # Every schema change so far only added tables (CREATE ... IF NOT EXISTS above).
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (str(SCHEMA_VERSION),),
-            )
+            migrate(conn, path)
         except BaseException:
             conn.close()
             raise
