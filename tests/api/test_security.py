@@ -7,6 +7,7 @@ import base64
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,16 +44,24 @@ def _valid_paths(live: Live) -> dict[str, str]:
     first = live.engine.segments("front")[0]
     event = live.get("/api/events?kind=motion&limit=1").json()["events"][0]
     start, end = first["start_ms"], first["end_ms"]
+    playlist = live.get("/api/cameras/front/live.m3u8").body.decode()
+    live_init = re.search(r'URI="live/(\d+)/init\.mp4"', playlist)
+    live_part = re.search(r"^live/(\d+)\.m4s$", playlist, re.MULTILINE)
+    assert live_init is not None
+    assert live_part is not None
     values = {
         "{camera_id}": "front",
         "{event_id}": event["id"],
         "{segment}": f"{start}-{first['id']}",
+        "{start_ms}": live_init.group(1),
+        "{part}": live_part.group(1),
     }
     queries = {
         "/api/cameras/{camera_id}/clip.mp4": f"?start_ms={start}&end_ms={end}",
         "/api/cameras/{camera_id}/vod.m3u8": f"?start_ms={start}&end_ms={end}",
         "/api/cameras/{camera_id}/recordings/{segment}/media.m4s": f"?base_ms={start}",
         "/api/cameras/{camera_id}/summary": "?date=2026-01-01&time_zone=UTC",
+        "/api/cameras/{camera_id}/still.jpg": f"?at_ms={start + 500}",
     }
     paths: dict[str, str] = {}
     for template in build_spec()["paths"]:

@@ -1,4 +1,5 @@
-"""What every request handler shares: the engine, the token's signer, the clip cache, footage lookups."""
+"""What every request handler shares: the engine, the token's signer, the clip cache, footage lookups,
+the live parts and the still decoders."""
 
 from __future__ import annotations
 
@@ -10,11 +11,16 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from vigil_engine.recording.fragments import SegmentView
 from vigil_engine.storage.index import Index, SegmentRecord
 
 from .auth import Signer
 from .clips import Clip, build_clip
 from .errors import ApiError, camera_not_found
+from .live import LiveParts
+from .reads import IndexReader
+from .still import StillPool
+from .summary import Writing
 
 if TYPE_CHECKING:
     from vigil_engine.engine import Engine
@@ -30,7 +36,10 @@ class ApiContext:
     token: str
     signer: Signer
     connections: set[Connection] = field(default_factory=set)
+    live: LiveParts = field(default_factory=LiveParts)
+    stills: StillPool = field(default_factory=StillPool)
     _clips: OrderedDict[tuple[object, ...], Clip] = field(default_factory=OrderedDict)
+    _reader: IndexReader | None = None
 
     @property
     def index(self) -> Index:
@@ -39,10 +48,40 @@ class ApiContext:
             raise ApiError("internal_error", "the engine is not running")
         return index
 
+    @property
+    def reader(self) -> IndexReader:
+        """The API's own read connection to the index (see ``reads``)."""
+        index = self.index
+        if self._reader is None or self._reader.path != index.path:
+            self._reader = IndexReader(index.path)
+        return self._reader
+
+    def close(self) -> None:
+        self.stills.close()
+        if self._reader is not None:
+            self._reader.close()
+
+    def writing(self, camera_id: str) -> Writing | None:
+        """The segment the camera is writing now, up to its newest complete fragment (None if it records nothing)."""
+        camera = self.engine.cameras.get(camera_id)
+        worker = camera.worker if camera is not None else None
+        if worker is None:
+            return None
+        extent = self.live.writing_extent(worker.live_feed.segments())
+        return Writing(*extent) if extent is not None else None
+
     def require_camera(self, camera_id: str) -> str:
         if camera_id not in self.engine.camera_ids():
             raise camera_not_found(camera_id)
         return camera_id
+
+    def live_segments(self, camera_id: str) -> list[SegmentView]:
+        """The segments the camera's worker is writing and has just written (see ``recording.live``)."""
+        camera = self.engine.cameras.get(camera_id)
+        worker = camera.worker if camera is not None else None
+        if worker is None:
+            raise ApiError("no_footage", f"camera {camera_id} is not recording (disabled, or not connected yet)")
+        return worker.live_feed.segments()
 
     def segment_path(self, segment: SegmentRecord) -> Path | None:
         """The segment's file, if the index's relative path stays inside the recordings folder."""

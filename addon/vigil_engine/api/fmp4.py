@@ -298,6 +298,11 @@ def read_segment(path: Path) -> Segment:
         os.close(fd)
 
 
+def parse_fragment(moof: bytes, moof_offset: int, mdat_offset: int, mdat_size: int, init: Init) -> Fragment:
+    """A fragment whose ``moof`` is in memory (as the writer logged it) and whose ``mdat`` is at the given place."""
+    return _parse_fragment(moof, moof_offset, Box("mdat", mdat_offset, mdat_size, 8), init)
+
+
 def _parse_fragment(moof: bytes, moof_offset: int, mdat: Box, init: Init) -> Fragment:
     root = Box("moof", 0, len(moof), 8)
     runs: list[Run] = []

@@ -63,7 +63,7 @@ def segment_key(segment: SegmentRecord) -> str:
     return f"{segment.start_ms}-{segment.id}"
 
 
-def _program_date_time(ms: int) -> str:
+def program_date_time(ms: int) -> str:
     moment = datetime.fromtimestamp(ms / 1000, UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
@@ -102,7 +102,7 @@ def playlist(
         if key != current_key:
             lines.append(f'#EXT-X-MAP:URI="{uri(f"recordings/{segment_key(seg)}/init.mp4")}"')
             current_key = key
-        lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{_program_date_time(seg.start_ms)}")
+        lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{program_date_time(seg.start_ms)}")
         lines.append(f"#EXTINF:{(seg.end_ms - seg.start_ms) / 1000:.3f},")
         lines.append(uri(f"recordings/{segment_key(seg)}/media.m4s?base_ms={base_ms}"))
         previous = seg

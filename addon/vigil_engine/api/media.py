@@ -1,4 +1,4 @@
-"""HTTP media: snapshots, event pictures, MP4 clips and HLS, all addressed by id and time.
+"""HTTP media: snapshots, stills, event pictures, MP4 clips, HLS (recorded and live), all addressed by id and time.
 
 No handler takes a path from the client. Camera and event ids are checked against their
 patterns and looked up; footage is found through the index by camera and time range;
@@ -8,21 +8,28 @@ a file is only opened if its indexed path resolves inside the storage folder.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from typing import Any
 
+import av
 from aiohttp import web
 from yarl import URL
 
 from vigil_engine.events.model import EventRecord
 
-from . import hls, params, ranges
+from . import hls, live, params, ranges, still
 from .clips import Clip, clip_filename
 from .context import CONTEXT, ApiContext
 from .errors import ApiError, event_not_found, invalid
 
 MAX_CLIP_MS = 2 * 3600 * 1000
 SEGMENT_KEY = re.compile(r"^(\d{1,15})-(\d{1,15})$")
+LIVE_PART = re.compile(r"^\d{1,18}$")
+LIVE_SEGMENT = re.compile(r"^\d{1,15}$")
+# Live parts and init sections never change once listed (their numbers are never reused).
+LIVE_CACHE = "private, max-age=300"
+STILL_CACHE = "private, max-age=86400"
 NO_STORE = "no-store"
 START_HEADER = "X-Vigil-Start-Ms"
 END_HEADER = "X-Vigil-End-Ms"
@@ -56,6 +63,45 @@ async def snapshot(request: web.Request) -> web.Response:
     if jpeg is None:
         raise ApiError("no_snapshot", "no picture from this camera yet")
     return web.Response(body=jpeg, content_type="image/jpeg", headers={"Cache-Control": NO_STORE})
+
+
+async def camera_still(request: web.Request) -> web.StreamResponse:
+    """``GET /api/cameras/{id}/still.jpg?at_ms=&width=``: the recorded frame shown at ``at_ms``."""
+    ctx, camera_id = _camera(request)
+    at_ms = params.time_ms(request.query.get("at_ms"), "at_ms")
+    width_arg = request.query.get("width")
+    width = params.width(width_arg) if width_arg is not None else None
+    footage = await asyncio.to_thread(_footage_at, ctx, camera_id, at_ms)
+    etag = f'"still-{footage.identity}-{at_ms}-{width or 0}"'
+    if request.headers.get("If-None-Match") == etag:
+        return web.Response(status=304, headers={"ETag": etag, "Cache-Control": STILL_CACHE})
+    try:
+        jpeg = await ctx.stills.jpeg(footage, at_ms, width)
+    except still.NoFrame as err:
+        raise ApiError("no_footage", f"no footage at {hls.program_date_time(at_ms)}: {err}") from None
+    except OSError, ValueError, av.FFmpegError:
+        raise ApiError("no_footage", "the recording is no longer readable") from None
+    return web.Response(body=jpeg, content_type="image/jpeg", headers={"Cache-Control": STILL_CACHE, "ETag": etag})
+
+
+def _footage_at(ctx: ApiContext, camera_id: str, at_ms: int) -> still.Footage:
+    """The segment holding ``at_ms``: an indexed one, or the one being written (its complete fragments)."""
+    for segment, path in ctx.segment_files(camera_id, at_ms, at_ms + 1):
+        try:
+            return still.indexed_footage(path, segment.start_ms, f"{segment.id}-{segment.bytes}")
+        except OSError, ValueError:
+            continue  # deleted by retention meanwhile
+    with contextlib.suppress(ApiError):
+        for view in reversed(ctx.live_segments(camera_id)):
+            if view.start_ms > at_ms or view.closed:
+                continue
+            footage = still.logged_footage(view)
+            end = still.end_ms(footage) if footage is not None else None
+            if footage is not None and end is not None and at_ms < end:
+                return footage
+    gaps = ctx.index.gaps(camera_id, at_ms, at_ms + 1)
+    why = f" ({gaps[0].reason})" if gaps else ""
+    raise ApiError("no_footage", f"no footage of camera {camera_id} at {hls.program_date_time(at_ms)}{why}")
 
 
 async def _event_picture(request: web.Request, thumbnail: bool) -> web.StreamResponse:
@@ -154,3 +200,46 @@ async def media_segment(request: web.Request) -> web.StreamResponse:
     except OSError, ValueError:
         raise ApiError("no_footage", "the recording is no longer readable") from None
     return await ranges.send(request, file, hls.SEGMENT_TYPE, cache="private, max-age=86400")
+
+
+# --- live HLS (see ``live``) ---
+async def live_playlist(request: web.Request) -> web.Response:
+    """``GET /api/cameras/{id}/live.m3u8``: the newest parts of the footage being written."""
+    ctx, camera_id = _camera(request)
+    sign = _signer(request, ctx)
+    now_ms = ctx.engine.clock.now_ms()
+
+    def build() -> str:
+        parts = ctx.live.parts(ctx.live_segments(camera_id))
+        target = ctx.live.target_duration(camera_id, parts)
+        try:
+            listed = live.window(parts, target, now_ms)
+        except live.NotLive as err:
+            raise ApiError("no_footage", f"camera {camera_id}: {err}") from None
+        return live.playlist(listed, target, sign)
+
+    text = await asyncio.to_thread(build)
+    return web.Response(text=text, content_type=hls.PLAYLIST_TYPE, headers={"Cache-Control": NO_STORE})
+
+
+async def live_init(request: web.Request) -> web.Response:
+    ctx, camera_id = _camera(request)
+    text = request.match_info["start_ms"]
+    if not LIVE_SEGMENT.match(text):
+        raise invalid("start_ms: expected the start (UTC ms) of a segment, as listed in the live playlist")
+    data = live.find_init(ctx.live_segments(camera_id), int(text))
+    if data is None:
+        raise ApiError("no_footage", "that segment is no longer live: load the playlist again")
+    return web.Response(body=data, content_type=hls.SEGMENT_TYPE, headers={"Cache-Control": LIVE_CACHE})
+
+
+async def live_part(request: web.Request) -> web.StreamResponse:
+    ctx, camera_id = _camera(request)
+    text = request.match_info["part"]
+    if not LIVE_PART.match(text):
+        raise invalid("part: expected a media sequence number, as listed in the live playlist")
+    segments = ctx.live_segments(camera_id)
+    part = await asyncio.to_thread(lambda: live.find_part(ctx.live.parts(segments), int(text)))
+    if part is None:
+        raise ApiError("no_footage", "that part is no longer kept (or not complete yet): load the playlist again")
+    return await ranges.send(request, live.part_file(part), hls.SEGMENT_TYPE, cache=LIVE_CACHE)

@@ -17,7 +17,9 @@ from typing import Any, Final
 
 from .errors import ApiError
 
-SCHEMA_VERSION: Final = 1
+# Grows with every change of the protocol; MIN_SCHEMA_VERSION only with one that breaks clients.
+# 2: live HLS, stills of any instant, DaySummary.live (the segment being written counts as footage).
+SCHEMA_VERSION: Final = 2
 MIN_SCHEMA_VERSION: Final = 1
 MAX_MESSAGE_BYTES: Final = 64 * 1024
 MAX_PENDING_COMMANDS: Final = 32
@@ -112,6 +114,7 @@ OBJECTS: Final[dict[str, Fields]] = {
         ("end_ms", "integer"),
         ("recorded", "array of Range"),
         ("recorded_ms", "integer"),
+        ("live", "boolean"),
         ("gaps", "array of Gap"),
         ("events", "array of Event"),
         ("events_truncated", "boolean"),

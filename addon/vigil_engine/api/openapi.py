@@ -12,7 +12,7 @@ from typing import Any
 
 from vigil_engine import __version__
 
-from . import hls
+from . import hls, live, still
 from .admission import MAX_UNTRUSTED_PER_ADDRESS
 from .errors import ERROR_CODES
 from .fdbudget import MAX_CONNECTIONS
@@ -69,6 +69,42 @@ _SEGMENT = {
     "schema": {"type": "string", "pattern": "^[0-9]{1,15}-[0-9]{1,15}$"},
     "description": "A recording as listed in a playlist: `<start_ms>-<id>`.",
 }
+
+
+_WIDTH = {
+    "name": "width",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "integer", "minimum": MIN_WIDTH, "maximum": MAX_WIDTH},
+    "description": "Scale the picture to this width (the height keeps the aspect ratio; never enlarged).",
+}
+_LIVE_SEGMENT = {
+    "name": "start_ms",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[0-9]{1,15}$"},
+    "description": "A segment being written or just written, by its start (UTC ms), as the live playlist lists it.",
+}
+_LIVE_PART = {
+    "name": "part",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
+    "description": "A part's media sequence number, as the live playlist lists it.",
+}
+_LIVE_DESCRIPTION = (
+    "A live HLS playlist (fMP4) of the footage being written, for every camera (RTSP, the demo scene, "
+    f"replayed files): a sliding window of at least {live.WINDOW_PARTS} parts and three target durations, a "
+    "part being one GOP (from a keyframe to the next; keyframes less than half a second apart share a part), "
+    "listed as soon as it is complete in the file. `EXT-X-MEDIA-SEQUENCE` numbers only grow (across segments, "
+    "reconnections and restarts), every part has `EXT-X-PROGRAM-DATE-TIME`, decode times are the footage's UTC "
+    "time since the epoch (they never go back), and a new session or lost footage is an `EXT-X-DISCONTINUITY` "
+    "counted by `EXT-X-DISCONTINUITY-SEQUENCE` (a new `EXT-X-MAP` where the codec parameters change). Fetched "
+    "with a signed path (`sign_path`), it lists signed parts with the same expiry, so one signed URL plays for "
+    "as long as its signature lasts. `no_footage` (404) when the camera has recorded nothing for "
+    f"{live.STALE_MS // 1000} s (offline, or its record mode is `off`: live view comes from the footage being "
+    "written)."
+)
 
 
 def _time(name: str, description: str, required: bool = True) -> dict[str, Any]:
@@ -218,17 +254,23 @@ def build_spec() -> dict[str, Any]:
         ),
         "/api/cameras/{camera_id}/snapshot.jpg": _get(
             "Latest snapshot",
-            [
-                _CAMERA_ID,
-                {
-                    "name": "width",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "integer", "minimum": MIN_WIDTH, "maximum": MAX_WIDTH},
-                    "description": "Scale the picture to this width (the height keeps the aspect ratio).",
-                },
-            ],
+            [_CAMERA_ID, _WIDTH],
             _binary("The camera's most recent frame as JPEG.", "image/jpeg", "camera_not_found", "no_snapshot"),
+            "media",
+        ),
+        "/api/cameras/{camera_id}/still.jpg": _get(
+            "Still at an instant",
+            [_CAMERA_ID, _time("at_ms", "The instant: UTC milliseconds since the Unix epoch."), _WIDTH],
+            _binary(
+                "The recorded frame shown at `at_ms` (the last frame that starts at or before it), as JPEG, from "
+                "an indexed segment or from the one being written (its complete fragments). Decoded from the "
+                f"keyframe before it, {still.STILL_WORKERS} at a time at most (more wait their turn): a burst of "
+                "stills never takes the cores from recording. Cacheable (`ETag`). `no_footage` (404) where nothing "
+                "was recorded at that instant (the message says why when the engine recorded an outage).",
+                "image/jpeg",
+                "camera_not_found",
+                "no_footage",
+            ),
             "media",
         ),
         "/api/cameras/{camera_id}/clip.mp4": _get(
@@ -272,6 +314,37 @@ def build_spec() -> dict[str, Any]:
             ],
             _binary(
                 "The recording's fragments, decode times counted from `base_ms`.",
+                "video/mp4",
+                "camera_not_found",
+                "no_footage",
+                ranges=True,
+            ),
+            "hls",
+        ),
+        "/api/cameras/{camera_id}/live.m3u8": _get(
+            "Live playlist",
+            [_CAMERA_ID],
+            _binary(_LIVE_DESCRIPTION, hls.PLAYLIST_TYPE, "camera_not_found", "no_footage"),
+            "hls",
+        ),
+        "/api/cameras/{camera_id}/live/{start_ms}/init.mp4": _get(
+            "Live init section",
+            [_CAMERA_ID, _LIVE_SEGMENT],
+            _binary(
+                "The segment's `ftyp` + `moov` (while it is live: it is no longer kept a few parts after the "
+                "playlist stops listing it).",
+                "video/mp4",
+                "camera_not_found",
+                "no_footage",
+            ),
+            "hls",
+        ),
+        "/api/cameras/{camera_id}/live/{part}.m4s": _get(
+            "Live part",
+            [_CAMERA_ID, _LIVE_PART],
+            _binary(
+                "The part's fragments, decode times on the UTC timeline (media data as recorded). Kept for a while "
+                "after the playlist stops listing it. Supports `Range` requests.",
                 "video/mp4",
                 "camera_not_found",
                 "no_footage",

@@ -93,4 +93,11 @@ async def summary(ctx: ApiContext, camera_id: Any, date: Any, time_zone: Any) ->
     day = params.day(date)
     zone_name = ctx.engine.config.time_zone if time_zone is None else time_zone
     zone = params.time_zone(zone_name)
-    return await asyncio.to_thread(day_summary, ctx.index, checked, day, zone, str(zone_name))
+
+    def read() -> dict[str, Any]:
+        # The segment being written first: by the time the worker opens the next one, this one
+        # is in the index, so nothing falls between the two reads.
+        writing = ctx.writing(checked)
+        return day_summary(ctx.index, checked, day, zone, str(zone_name), writing, ctx.reader)
+
+    return await asyncio.to_thread(read)

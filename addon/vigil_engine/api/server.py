@@ -60,10 +60,14 @@ ROUTES: tuple[tuple[str, Handler], ...] = (
     ("/api/cameras", rest.cameras),
     ("/api/cameras/{camera_id}", rest.camera),
     ("/api/cameras/{camera_id}/snapshot.jpg", media.snapshot),
+    ("/api/cameras/{camera_id}/still.jpg", media.camera_still),
     ("/api/cameras/{camera_id}/clip.mp4", media.camera_clip),
     ("/api/cameras/{camera_id}/vod.m3u8", media.playlist),
     ("/api/cameras/{camera_id}/recordings/{segment}/init.mp4", media.init_section),
     ("/api/cameras/{camera_id}/recordings/{segment}/media.m4s", media.media_segment),
+    ("/api/cameras/{camera_id}/live.m3u8", media.live_playlist),
+    ("/api/cameras/{camera_id}/live/{start_ms}/init.mp4", media.live_init),
+    ("/api/cameras/{camera_id}/live/{part}.m4s", media.live_part),
     ("/api/cameras/{camera_id}/summary", rest.summary),
     ("/api/events", rest.events),
     ("/api/events/{event_id}", rest.event),
@@ -264,6 +268,8 @@ class ApiServer:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
+            if self.ctx is not None:
+                self.ctx.close()
             self._log_filter.uninstall()
             admission = self.admission
             if admission is not None and (admission.refused or admission.dropped):

@@ -21,6 +21,7 @@ the connection) re-anchors and is logged.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import threading
@@ -36,6 +37,7 @@ from av.video.stream import VideoStream
 
 from vigil_engine.clock import MAX_SLEW_PPM, EngineClock
 from vigil_engine.config import CameraConfig, EngineConfig
+from vigil_engine.recording.live import LiveFeed
 from vigil_engine.recording.segment_writer import SegmentWriter
 from vigil_engine.redact import redact
 from vigil_engine.status import CameraStatus, RateMeter
@@ -110,8 +112,12 @@ class CameraWorker:
         self._write_error_logged = False
         self._last_end_ms: int | None = None
         self._rates_at = 0.0
+        # Why the footage stopped, for the gap recorded when it resumes.
         self._gap_reason = "engine was not running"
         self.tap: PacketTap | None = None
+        # The segments being written, for live HLS (read by the API's threads).
+        self.live_feed = LiveFeed(clock.now_ms())
+        self._sessions = itertools.count(1)
         self._thread = threading.Thread(target=self._run, name=f"camera-{camera.id}", daemon=True)
 
     # --- control, from any thread ---
@@ -338,18 +344,41 @@ class CameraWorker:
                 anchor.utc_ms += max(-limit, min(limit, error))
         return max(round(anchor.at(dts)), writer.start_ms + 1)
 
-    def _open_writer(self, source: OpenedSource, anchor: _Anchor, dts: int) -> SegmentWriter | None:
+    def _open_writer(
+        self, source: OpenedSource, anchor: _Anchor, dts: int, session: int, follows: bool
+    ) -> SegmentWriter | None:
+        """A writer for a segment starting at ``dts``, or None when the file cannot be made.
+
+        ``follows``: the session wrote the segment before this one. The gap since the last
+        footage is recorded once footage resumes, as one row: a file that cannot be opened (a
+        full disk, no descriptor left) is tried again at every keyframe, and each try must not
+        add a row of its own.
+        """
         start_ms = round(anchor.at(dts))
+        gap_from: int | None = None
         if self._last_end_ms is not None:
             if start_ms > self._last_end_ms + 1:
-                self._record_gap(self._last_end_ms, start_ms)
+                gap_from = self._last_end_ms
             start_ms = max(start_ms, self._last_end_ms)
         path = segment_path(self.config.recordings_path, self.camera.id, start_ms)
         try:
-            writer = SegmentWriter(path, self.camera.id, start_ms, source.video, source.audio, dts)
+            writer = SegmentWriter(
+                path,
+                self.camera.id,
+                start_ms,
+                source.video,
+                source.audio,
+                dts,
+                live=self.live_feed,
+                session=session,
+                continues=follows and gap_from is None,
+            )
         except (OSError, av.FFmpegError) as err:
             self._report_write_error(err)
+            self._set_recording_state(False)
             return None
+        if gap_from is not None:
+            self._record_gap(gap_from, start_ms)
         self._set_recording_state(True)
         return writer
 
@@ -359,9 +388,9 @@ class CameraWorker:
         except Exception:  # the index must never stop recording
             _LOGGER.exception("Camera %s: cannot index a gap", self.camera.id)
 
-    def _finish(self, writer: SegmentWriter, end_ms: int) -> None:
+    def _finish(self, writer: SegmentWriter, end_ms: int, end_dts: int | None = None) -> None:
         try:
-            written = writer.close(end_ms)
+            written = writer.close(end_ms, end_dts)
         except (OSError, av.FFmpegError) as err:
             self._report_write_error(err)
             self._salvage(writer.path, writer.start_ms)
@@ -388,12 +417,18 @@ class CameraWorker:
         self._on_disk_error()
 
     def _salvage(self, path: Path, start_ms: int) -> None:
-        """Keep what a failed segment holds: trim a torn fragment and index the rest."""
+        """Keep what a failed segment holds: trim a torn fragment and index the rest.
+
+        Called after a write error, which is logged once per outage (``_report_write_error``):
+        that a segment of the same outage held nothing is not worth another line each time.
+        """
         try:
             trim_torn_tail(path)
             probed = probe_segment(path)
+        except FileNotFoundError:
+            return  # nothing was written
         except OSError, ValueError, av.FFmpegError:
-            _LOGGER.error("Camera %s: segment %s holds no playable footage", self.camera.id, path.name)
+            _LOGGER.debug("Camera %s: segment %s holds no playable footage", self.camera.id, path.name)
             path.unlink(missing_ok=True)
             return
         rel = path.relative_to(self.config.recordings_path).as_posix()
@@ -415,6 +450,7 @@ class CameraWorker:
     def _report_write_error(self, err: Exception) -> None:
         message = redact(getattr(err, "strerror", None) or str(err))
         self.status.last_error = f"cannot write footage: {message}"
+        self._gap_reason = f"cannot write footage: {message}"
         if not self._write_error_logged:
             self._write_error_logged = True
             _LOGGER.error("Camera %s: cannot write footage: %s", self.camera.id, message)
@@ -451,6 +487,7 @@ class _Session:
         if audio is not None and audio.time_base is not None:
             self.afix = TimestampRepair(as_fraction(audio.time_base), 1024 / (audio.codec_context.sample_rate or 16000))
         self.live = source.realtime or not worker.camera.url.startswith("file:")
+        self.number = next(worker._sessions)
         self.anchor: _Anchor | None = None
         self.writer: SegmentWriter | None = None
         self.got_media = False
@@ -510,12 +547,17 @@ class _Session:
         if is_video and packet.is_keyframe and self.anchor is not None:
             want = w._recording_enabled
             writer = self.writer
-            if writer is not None and (not want or writer.media_seconds(dts) >= w.config.segment_seconds):
-                w._finish(writer, w._boundary_ms(self.anchor, dts, writer, self.live and not self._settling))
-                self.writer = None
+            if writer is not None:
+                if not want or writer.media_seconds(dts) >= w.config.segment_seconds:
+                    end_ms = w._boundary_ms(self.anchor, dts, writer, self.live and not self._settling)
+                    w._finish(writer, end_ms, dts)
+                    self.writer = None
+                else:
+                    writer.mark_keyframe(dts)  # a live part may start here
             if self.writer is None and want:
-                self.writer = w._open_writer(self.source, self.anchor, dts)
+                self.writer = w._open_writer(self.source, self.anchor, dts, self.number, writer is not None)
             elif not want:
+                w._gap_reason = "recording was turned off"
                 w._set_recording_state(False)
         if self.writer is None:
             return
