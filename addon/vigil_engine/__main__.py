@@ -1,5 +1,8 @@
 """``python -m vigil_engine [--config FILE] [--check]``: run the recording engine until SIGTERM/SIGINT.
 
+(``python -m vigil_engine detect IMAGE…`` runs the object detector on stills instead: see
+``detection.cli``.)
+
 Before anything starts, the configuration is validated (every error, one line each) and the
 storage and database folders are checked: they must exist or be creatable, and be writable.
 ``--check`` does exactly these checks and exits; a start that fails them exits the same way.
@@ -32,7 +35,11 @@ EXIT_UNUSABLE = 2  # the configuration or its folders cannot be used
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="vigil_engine", description="Vigil NVR recording engine")
+    parser = argparse.ArgumentParser(
+        prog="vigil_engine",
+        description="Vigil NVR recording engine",
+        epilog="python -m vigil_engine detect --help: try the object detector on still images",
+    )
     parser.add_argument(
         "--config",
         type=Path,
@@ -88,7 +95,7 @@ def _limit_malloc_arenas() -> None:
         libc = ctypes.CDLL("libc.so.6")
         libc.mallopt(_M_ARENA_MAX, 2)
     except OSError, AttributeError:
-        pass  # not glibc (e.g. musl in Alpine images): nothing to tune
+        pass  # not glibc (a musl-based build): nothing to tune
 
 
 def _reason(err: OSError) -> str:
@@ -177,7 +184,13 @@ def storage_problems(config: EngineConfig) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["detect"]:
+        # A subcommand of its own: the engine's options and checks do not apply to it.
+        from .detection.cli import main as detect  # noqa: PLC0415 - numpy and the runtime only when asked
+
+        return detect(arguments[1:])
+    args = _parse_args(arguments)
     _limit_malloc_arenas()
     try:
         config = load_config(args.config)

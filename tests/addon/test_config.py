@@ -37,7 +37,8 @@ def test_version_is_the_engines(addon_config: dict[str, Any]) -> None:
 
 
 def test_architectures_are_the_ones_with_wheels(addon_config: dict[str, Any]) -> None:
-    # PyAV, numpy and aiohttp publish musllinux wheels for CPython 3.14 on these only.
+    # PyAV, numpy, aiohttp and ONNX Runtime publish (manylinux) wheels for CPython 3.14 on
+    # these only, and Home Assistant's Debian base image exists for these only.
     assert sorted(addon_config["arch"]) == ["aarch64", "amd64"]
 
 
