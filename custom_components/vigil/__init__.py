@@ -11,11 +11,13 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
+from .card import async_register_frontend
 from .client import CannotConnect, InvalidAuth, InvalidServer, SchemaVersionMismatch, VigilClient
 from .const import CONF_TOKEN, DOMAIN, ISSUE_CAMERA_OFFLINE, ISSUE_SCHEMA_MISMATCH, ISSUE_STORAGE
 from .hub import VigilConfigEntry, VigilHub, schema_issue
 from .services import async_setup_services
 from .views import async_register_views
+from .websocket_api import async_register_commands
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -32,9 +34,11 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions and the media views (once, whatever the number of engines)."""
+    """Register the actions, the media views and the card with its commands (once, whatever the number of engines)."""
     async_setup_services(hass)
     async_register_views(hass)
+    async_register_commands(hass)
+    await async_register_frontend(hass)
     return True
 
 
