@@ -1,11 +1,13 @@
-"""Camera entity: live stream (the camera's own RTSP, for HA's stream and WebRTC) and stills."""
+"""Camera entity: live stream (the camera's own RTSP, or the engine's live HLS: ``live.py``) and stills."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from homeassistant.components.camera import Camera, CameraEntityDescription
 from homeassistant.components.camera.const import CameraEntityFeature
@@ -14,13 +16,16 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from .client import CommandError, NotFoundError, RecordMode, datetime_to_ms
-from .const import CLIPS_DIR, DOMAIN, MANUFACTURER, SNAPSHOTS_DIR
+from .client import CommandError, Event, NotFoundError, RecordMode, VigilError, datetime_to_ms
+from .const import CLIPS_DIR, DOMAIN, LOGGER, MANUFACTURER, SNAPSHOTS_DIR
 from .entity import VigilCameraEntity, async_add_camera_entities
 from .errors import user_error
 from .event import event_attributes
+from .exports import ExportInfo, write_sidecar
 from .hub import VigilConfigEntry, VigilHub
+from .live import STREAM_LOGGER, LiveLink, RedactSignatures, plays_directly
 from .media import async_write_file, async_write_stream, file_stamp, media_ids
+from .signing import STILL_WIDTH
 
 PARALLEL_UPDATES = 0
 MAX_CLIP = timedelta(hours=6)
@@ -55,6 +60,16 @@ class VigilCamera(VigilCameraEntity, Camera):
     def __init__(self, hub: VigilHub, camera_id: str) -> None:
         VigilCameraEntity.__init__(self, hub, camera_id, CAMERA)
         Camera.__init__(self)
+        self._live = LiveLink(hub.hass, hub.client, camera_id, self._async_live_link_renewed)
+        self._redact = RedactSignatures()
+        self._redacted_loggers: set[logging.Logger] = set()
+
+    async def async_will_remove_from_hass(self) -> None:
+        self._live.cancel()
+        for logger in self._redacted_loggers:
+            logger.removeFilter(self._redact)
+        self._redacted_loggers.clear()
+        await super().async_will_remove_from_hass()
 
     @callback
     def _async_update_attrs(self) -> None:
@@ -69,9 +84,36 @@ class VigilCamera(VigilCameraEntity, Camera):
             self._attr_model = f"{camera.video_codec.upper()} {camera.width}x{camera.height}"
 
     async def stream_source(self) -> str | None:
-        """The camera's own stream URL (with its credentials), from the engine."""
+        """The camera's own stream URL (with its credentials), or the engine's live playlist.
+
+        Home Assistant's stream component opens RTSP and HTTP cameras itself; for the
+        engine's other sources (the demo scene, replayed files) it plays the engine's live
+        HLS playlist, by a signed link (``live.py``).
+        """
         with self.engine_errors():
-            return await self.hub.client.get_stream_url(self.camera_id)
+            url = await self.hub.client.get_stream_url(self.camera_id)
+            if plays_directly(url):
+                self._live.cancel()
+                return url
+            if not self.hub.has_stills_and_live:
+                return None  # an older engine has no live playlist: stills only, no stream errors
+            link = await self._live.url()
+        # The stream Home Assistant makes of it logs under the entity id: keep the signature out.
+        logger = logging.getLogger(f"{STREAM_LOGGER}.{self.entity_id}")
+        if logger not in self._redacted_loggers:
+            logger.addFilter(self._redact)
+            self._redacted_loggers.add(logger)
+        return link
+
+    async def _async_live_link_renewed(self, url: str) -> None:
+        """Hand the stream Home Assistant keeps the renewed link (see ``live.py``)."""
+        stream = self.stream
+        if stream is None or stream.source == url:
+            return
+        if stream.outputs() or stream.dynamic_stream_settings.preload_stream:
+            stream.update_source(url)  # running: it reconnects with the new link at once
+        else:
+            stream.source = url  # stopped: it starts with the new link next time
 
     async def async_camera_image(self, width: int | None = None, height: int | None = None) -> bytes | None:
         """JPEG of the latest frame the engine decoded (scaled by the engine to ``width``)."""
@@ -107,6 +149,11 @@ class VigilCamera(VigilCameraEntity, Camera):
             clip = self._range_clip(start, end)
         with self.engine_errors(event_id), _write_errors():
             path, size = await async_write_stream(self.hass, CLIPS_DIR, clip.stem, ".mp4", clip.chunks)
+        await self._async_describe(
+            path,
+            ExportInfo(self.camera_id, self.camera.name, clip.start_ms, clip.end_ms, event_id),
+            await self._clip_thumbnail(clip),
+        )
         return {
             "path": str(path),
             **media_ids(self.hass, self.hub.entry.entry_id, CLIPS_DIR, path.name),
@@ -124,7 +171,7 @@ class VigilCamera(VigilCameraEntity, Camera):
             raise user_error("event_of_other_camera", event_id=event_id, camera=self.camera.name)
         end_ms = event.end_ms + event.post_ms if event.end_ms is not None else datetime_to_ms(dt_util.utcnow())
         stem = f"{self.camera_id}_{file_stamp(event.start)}_{event.id[:8]}"
-        return _Clip(stem, client.event_clip(event.id), event.start_ms - event.pre_ms, end_ms)
+        return _Clip(stem, client.event_clip(event.id), event.start_ms - event.pre_ms, end_ms, event)
 
     def _range_clip(self, start: datetime, end: datetime) -> _Clip:
         """The camera's footage between two instants (checked before the engine is asked)."""
@@ -143,13 +190,33 @@ class VigilCamera(VigilCameraEntity, Camera):
         stem = f"{self.camera_id}_{stamp}_{round((end_ms - start_ms) / 1000)}s"
         return _Clip(stem, self.hub.client.clip(self.camera_id, start_ms, end_ms), start_ms, end_ms)
 
+    async def _clip_thumbnail(self, clip: _Clip) -> bytes | None:
+        """A small picture of a clip: its event's thumbnail, or the footage at its start (None if neither)."""
+        client = self.hub.client
+        try:
+            if clip.event is not None and clip.event.has_snapshot:
+                return await client.event_snapshot(clip.event.id, thumbnail=True)
+            return await client.camera_still(self.camera_id, clip.start_ms, width=STILL_WIDTH)
+        except VigilError as err:
+            LOGGER.debug("No thumbnail for the clip of %s: %s", self.camera_id, type(err).__name__)
+            return None
+
+    async def _async_describe(self, path: Path, info: ExportInfo, thumbnail: bytes | None = None) -> None:
+        """Keep what the media browser shows of an exported file; the file is complete without it."""
+        try:
+            await self.hass.async_add_executor_job(write_sidecar, path, info, thumbnail)
+        except OSError as err:
+            LOGGER.debug("Cannot describe %s for the media browser: %s", path.name, err.strerror)
+
     async def async_snapshot(self) -> ServiceResponse:
         """Save the latest frame as a JPEG."""
+        taken = dt_util.utcnow()
         with self.engine_errors():
             image = await self.hub.client.camera_snapshot(self.camera_id)
-        stem = f"{self.camera_id}_{file_stamp(dt_util.utcnow())}"
+        stem = f"{self.camera_id}_{file_stamp(taken)}"
         with _write_errors():
             path = await async_write_file(self.hass, SNAPSHOTS_DIR, stem, ".jpg", image)
+        await self._async_describe(path, ExportInfo(self.camera_id, self.camera.name, datetime_to_ms(taken)))
         return {"path": str(path), **media_ids(self.hass, self.hub.entry.entry_id, SNAPSHOTS_DIR, path.name)}
 
     async def async_start_event(self, label: str | None = None) -> ServiceResponse:
@@ -213,6 +280,7 @@ class _Clip:
     chunks: AsyncIterator[bytes]
     start_ms: int
     end_ms: int
+    event: Event | None = None
 
 
 def _local_text(moment: datetime) -> str:

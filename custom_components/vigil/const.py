@@ -59,6 +59,10 @@ ATTR_LABEL: Final = "label"
 ATTR_MEDIA: Final = "media"
 ATTR_EXPIRES_IN: Final = "expires_in"
 
+# The engine's schema version that added stills of any instant and live HLS of every camera
+# (docs/api/websocket.md, *Versioning*): an older engine gets neither asked for.
+SCHEMA_STILLS_AND_LIVE: Final = 2
+
 # Repair issue ids (suffixed with the entry id, and the camera id where one applies).
 ISSUE_SCHEMA_MISMATCH: Final = "schema_mismatch"
 ISSUE_CAMERA_OFFLINE: Final = "camera_offline"

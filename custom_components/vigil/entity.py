@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -112,3 +113,19 @@ def async_add_camera_entities(
 
     add_cameras(list(hub.cameras))
     entry.async_on_unload(hub.async_add_cameras_listener(add_cameras))
+
+
+@callback
+def async_remove_retired_entities(
+    hass: HomeAssistant, entry: VigilConfigEntry, domain: str, keys: Iterable[str]
+) -> None:
+    """Registry entries of entities the integration no longer makes (by key) are removed.
+
+    Otherwise they would stay behind as "unavailable" entities of the user's devices,
+    forever. The key is the last part of the unique id (``<instance>-<camera>-<key>``).
+    """
+    registry = er.async_get(hass)
+    retired = set(keys)
+    for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
+        if entity.domain == domain and entity.unique_id.rpartition("-")[2] in retired:
+            registry.async_remove(entity.entity_id)

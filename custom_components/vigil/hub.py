@@ -63,6 +63,7 @@ from .const import (
     LOGGER,
     MANUFACTURER,
     RECONNECT_MAX_SECONDS,
+    SCHEMA_STILLS_AND_LIVE,
     SETUP_TIMEOUT_SECONDS,
     STATS_INTERVAL_SECONDS,
     STORAGE_WARNING_CODES,
@@ -133,6 +134,11 @@ class VigilHub:
         self._stopping = False
         self.engine_device_id = ""
 
+    @property
+    def has_stills_and_live(self) -> bool:
+        """The engine serves stills of any instant and live HLS of every camera (schema version 2)."""
+        return self.info.schema_version >= SCHEMA_STILLS_AND_LIVE
+
     # --- options ------------------------------------------------------------------------------
 
     @property
@@ -162,7 +168,8 @@ class VigilHub:
             identifiers={self.engine_identifier},
             manufacturer=MANUFACTURER,
             model="Vigil engine",
-            name=self.entry.title,
+            # A name, not the entry's title (the engine's address): entity ids follow the device's name.
+            translation_key="engine",
             sw_version=self.info.server_version,
             configuration_url=self.client.base_url if self.client.base_url.startswith("https") else None,
         )

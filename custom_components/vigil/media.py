@@ -15,10 +15,11 @@ unlike a signed link it is no secret, and only works for someone logged in to Ho
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Final
 
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
@@ -26,6 +27,9 @@ from homeassistant.util import dt as dt_util
 from .const import DOMAIN, MEDIA_SUBDIR
 
 LOCAL_MEDIA = "local"
+# The names the actions give their files (and the only ones the browser and views look up):
+# no path separators, no leading dot.
+EXPORT_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 
 
 def media_root(hass: HomeAssistant) -> tuple[str, Path]:

@@ -3,21 +3,32 @@
 Tree (the engine level is left out when there is only one engine)::
 
     Vigil NVR
-    └── <engine>                               <entry_id>
-        ├── <camera>                           <entry_id>/camera/<camera_id>
-        │   ├── Events                         .../events: local days with events, newest first
-        │   │   └── <day>                      .../events/<YYYY-MM-DD>: its events, newest first
-        │   │       └── <time · zones · length>  <entry_id>/event/<event_id>: plays the clip (MP4)
-        │   └── Recordings                     .../recordings: local days with footage
-        │       └── <day>                      .../recordings/<YYYY-MM-DD>: its local hours
-        │           └── <hour · footage · gaps>  <entry_id>/camera/<camera_id>/play/<start_ms>/<end_ms> (HLS)
-        ├── Clips                              <entry_id>/clips: vigil.export_clip's files
-        └── Snapshots                          <entry_id>/snapshots: vigil.snapshot's files
+    └── <engine>                          <entry_id>
+        ├── <camera>                      <entry_id>/camera/<camera_id>
+        │   ├── Events                    .../events: local days with events, newest first
+        │   │   └── <day>                 .../events/<YYYY-MM-DD>: its events, newest first
+        │   │       └── <event>           <entry_id>/event/<event_id>: plays the event's clip (MP4)
+        │   └── Recordings                .../recordings: local days with footage, newest first
+        │       └── <day · footage>       .../recordings/<YYYY-MM-DD>: plays the day; opens into
+        │           └── <hour · footage>  .../play/<start_ms>/<end_ms>: its hours with footage; each
+        │               │                 plays the hour and opens into its details, in time order:
+        │               ├── Play from <t>   .../play/<from_ms>/<end_ms>: each stretch of footage
+        │               ├── <event>         <entry_id>/event/<event_id>
+        │               └── Gap <t–t> · why .../gap/<start_ms>/<end_ms>: an outage; it opens into
+        │                   └── Play from <t>  the footage from just before it, across it
+        ├── Clips                         <entry_id>/clips: vigil.export_clip's files
+        └── Snapshots                     <entry_id>/snapshots: vigil.snapshot's files
 
-Days and hours are those of Home Assistant's time zone, computed with zoneinfo over real UTC
-instants (``timeline.py``): the day the clocks change has 23 or 25 hours, and the repeated
-hour shows its UTC offset. Everything resolves to a path of Home Assistant itself (the views
-in ``views.py``) carrying Home Assistant's signature, so the engine is never exposed.
+Footage plays as HLS (``application/x-mpegURL``, the one HLS type Home Assistant's Media panel
+plays; the playlists carry ``EXT-X-PROGRAM-DATE-TIME`` and break at gaps), events as MP4.
+Days, hours and stretches have a still of their footage as thumbnail, events their snapshot,
+clips the still kept at export and snapshots themselves. Days and hours are those of Home
+Assistant's time zone, computed with zoneinfo over real UTC instants (``timeline.py``): the day
+the clocks change has 23 or 25 hours, and the repeated hour shows its UTC offset. What a day
+holds (footage, outages, events) comes from ``footage.py``, the titles from ``media_titles.py``,
+the kinds of items from ``media_nodes.py``; *Clips* and *Snapshots* are ``media_files.py``.
+Everything resolves to a path of Home Assistant itself (``views.py``) carrying Home Assistant's
+signature, so the engine is never exposed.
 """
 
 from __future__ import annotations
@@ -26,12 +37,10 @@ import asyncio
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
-from typing import Any, Final
-from urllib.parse import quote
+from typing import Final
 from zoneinfo import ZoneInfo
 
-from homeassistant.components.media_player.const import MediaClass, MediaType
+from homeassistant.components.media_player.const import MediaClass
 from homeassistant.components.media_player.errors import BrowseError
 from homeassistant.components.media_source import BrowseMediaSource, MediaSource, MediaSourceItem, PlayMedia
 from homeassistant.components.media_source.error import Unresolvable
@@ -39,44 +48,48 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
 from .client import Event, VigilError, datetime_to_ms
-from .const import CLIPS_DIR, DOMAIN, MEDIA_SUBDIR, SNAPSHOTS_DIR
+from .const import CLIPS_DIR, DOMAIN, SNAPSHOTS_DIR
+from .footage import Footage, Gap
 from .hub import VigilConfigEntry, VigilHub
-from .media import media_root
-from .signing import CLIP, PLAYLIST, THUMBNAIL, camera_path, event_path, link_expiry, sign
-from .timeline import (
-    HOUR_MS,
-    LocalHour,
-    clip_ranges,
-    day_bounds,
-    format_duration,
-    from_ms,
-    holes,
-    local_day,
-    local_hours,
-    parse_day,
-    to_ms,
+from .media_files import browse_exports, resolve_export
+from .media_nodes import HLS, MP4, folder, footage_node, gap_node, play_item
+from .media_titles import (
+    day_heading,
+    day_title,
+    event_title,
+    gap_title,
+    hour_title,
+    long_day,
+    play_from_title,
+    span_heading,
 )
+from .signing import (
+    CLIP,
+    PLAYLIST,
+    THUMBNAIL,
+    camera_path,
+    event_path,
+    link_expiry,
+    sign,
+    still_path,
+)
+from .timeline import HOUR_MS, day_bounds, from_ms, local_day, local_hours, parse_day, to_ms
 
 NAME: Final = "Vigil NVR"
-MP4: Final = "video/mp4"
-JPEG: Final = "image/jpeg"
-MPEGURL: Final = "application/vnd.apple.mpegurl"
 # How far back the lists of days reach, and how much one day's folder of events holds.
 MAX_DAYS: Final = 62
 MAX_DAY_EVENTS: Final = 1000
 EVENTS_PAGE: Final = 500
 MAX_PLAY_MS: Final = 24 * HOUR_MS  # the engine's longest playlist
-# Holes in the footage shorter than this are not worth a mention in an hour's title.
-MIN_GAP_MS: Final = 1000
-GAPS_LISTED: Final = 3
+# A stretch's picture: its first seconds (what "Play from" starts with).
+STRETCH_STILL_MS: Final = 2000
+# An outage is played from this long before it (what the camera saw last) to this long after it resumed.
+GAP_LEAD_MS: Final = 10_000
+GAP_TAIL_MS: Final = 10 * 60_000
+# A camera's picture: its footage this long before the newest indexed segment ended.
+CAMERA_STILL_BACK_MS: Final = 1000
 # Day summaries asked for at once when listing days (the engine takes 32 commands at a time).
 SUMMARY_CONCURRENCY: Final = 6
-FILE_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
-FILE_TYPES: Final = {
-    ".mp4": (MP4, MediaClass.VIDEO),
-    ".jpg": (JPEG, MediaClass.IMAGE),
-    ".jpeg": (JPEG, MediaClass.IMAGE),
-}
 
 
 async def async_get_media_source(hass: HomeAssistant) -> VigilMediaSource:
@@ -94,98 +107,6 @@ class Target:
     @property
     def hub(self) -> VigilHub:
         return self.entry.runtime_data
-
-
-def _folder(
-    identifier: str, title: str, *, media_class: MediaClass = MediaClass.DIRECTORY, **kwargs: Any
-) -> BrowseMediaSource:
-    return BrowseMediaSource(
-        domain=DOMAIN,
-        identifier=identifier,
-        media_class=media_class,
-        media_content_type=MediaType.VIDEO,
-        title=title,
-        can_play=False,
-        can_expand=True,
-        **kwargs,
-    )
-
-
-def _item(identifier: str, title: str, mime_type: str, media_class: MediaClass, **kwargs: Any) -> BrowseMediaSource:
-    return BrowseMediaSource(
-        domain=DOMAIN,
-        identifier=identifier,
-        media_class=media_class,
-        media_content_type=mime_type,
-        title=title,
-        can_play=True,
-        can_expand=False,
-        **kwargs,
-    )
-
-
-def _day_title(day: date) -> str:
-    return day.strftime("%a %d %b %Y")
-
-
-def _clock(ms: int, zone: ZoneInfo, fmt: str = "%H:%M:%S") -> str:
-    return from_ms(ms).astimezone(zone).strftime(fmt)
-
-
-def event_title(event: Event, zone: ZoneInfo, now_ms: int) -> str:
-    """``14:03:12 · driveway, door · 12 s`` (local time, zones or label, length)."""
-    parts = [_clock(event.start_ms, zone)]
-    if event.zones:
-        parts.append(", ".join(event.zones))
-    elif event.label:
-        parts.append(event.label)
-    else:
-        parts.append(event.kind)
-    if event.end_ms is None:
-        parts.append(f"running ({format_duration(now_ms - event.start_ms)})")
-    else:
-        parts.append(format_duration(event.end_ms - event.start_ms))
-    return " · ".join(parts)
-
-
-def hour_title(
-    hour: LocalHour,
-    recorded: list[tuple[int, int]],
-    events: int,
-    zone: ZoneInfo,
-    now_ms: int,
-    *,
-    show_offset: bool,
-) -> str:
-    """``14:00 · 58 min recorded · 2 events · gap 14:12:05–14:14:40``.
-
-    The label shows the UTC offset, ``02:00 (+01:00)``, on a day with two offsets.
-    """
-    label = f"{hour.label} ({hour.utc_offset})" if show_offset else hour.label
-    end = min(hour.end_ms, now_ms)
-    inside = clip_ranges(recorded, hour.start_ms, hour.end_ms)
-    total = sum(b - a for a, b in inside)
-    if not inside:
-        return f"{label} · no footage"
-    parts = [label, f"{format_duration(total)} recorded"]
-    if events:
-        parts.append(f"{events} event{'s' if events != 1 else ''}")
-    found = holes(inside, hour.start_ms, end, MIN_GAP_MS) if end > hour.start_ms else []
-    if found:
-        listed = ", ".join(f"{_clock(a, zone)}–{_clock(b, zone)}" for a, b in found[:GAPS_LISTED])
-        more = f" +{len(found) - GAPS_LISTED} more" if len(found) > GAPS_LISTED else ""
-        parts.append(f"gap{'s' if len(found) != 1 else ''} {listed}{more}")
-    return " · ".join(parts)
-
-
-def _ranges(summary: Any, key: str) -> list[tuple[int, int]]:
-    items = summary.get(key) if isinstance(summary, dict) else None
-    result: list[tuple[int, int]] = []
-    for item in items or []:
-        start, end = item.get("start_ms"), item.get("end_ms")
-        if isinstance(start, int) and isinstance(end, int):
-            result.append((start, end))
-    return sorted(result)
 
 
 class VigilMediaSource(MediaSource):
@@ -220,6 +141,15 @@ class VigilMediaSource(MediaSource):
             raise error(f"The engine has no camera {camera_id!r}")
         return camera_id
 
+    def _signed(self, target: Target, path: str) -> str:
+        return sign(self.hass, path, link_expiry(self.hass, target.entry.entry_id))
+
+    def _still(self, target: Target, camera_id: str, at_ms: int | None) -> str | None:
+        """A picture of the camera's footage at ``at_ms`` (none from an engine without stills: no broken images)."""
+        if at_ms is None or not target.hub.has_stills_and_live:
+            return None
+        return self._signed(target, still_path(target.entry.entry_id, camera_id, at_ms))
+
     # --- resolving ----------------------------------------------------------------------------
 
     async def async_resolve_media(self, item: MediaSourceItem) -> PlayMedia:
@@ -231,26 +161,25 @@ class VigilMediaSource(MediaSource):
                 return PlayMedia(sign(self.hass, event_path(entry_id, event_id, CLIP), expiry), MP4)
             case ("camera", camera_id, "play", start, end) if start.isdigit() and end.isdigit():
                 self._camera(target, camera_id, Unresolvable)
-                start_ms, end_ms = int(start), int(end)
-                if not 0 < end_ms - start_ms <= MAX_PLAY_MS:
-                    raise Unresolvable("A recording to play must be between 0 and 24 hours long")
-                path = camera_path(entry_id, camera_id, PLAYLIST, start_ms, end_ms)
-                return PlayMedia(sign(self.hass, path, expiry), MPEGURL)
+                return self._playlist(target, camera_id, int(start), int(end))
+            case ("camera", camera_id, "recordings", day):
+                self._camera(target, camera_id, Unresolvable)
+                try:
+                    first, following = (to_ms(moment) for moment in day_bounds(parse_day(day), self._zone))
+                except ValueError as err:
+                    raise Unresolvable(f"Not a day: {day!r}") from err
+                # A 25-hour day is longer than the engine's longest playlist: its first 24 hours.
+                return self._playlist(target, camera_id, first, min(following, first + MAX_PLAY_MS))
             case (kind, name) if kind in (CLIPS_DIR, SNAPSHOTS_DIR):
-                return await self._resolve_file(kind, name, expiry)
+                return await resolve_export(self.hass, kind, name, expiry)
         raise Unresolvable(f"Unknown Vigil media {item.identifier!r}")
 
-    async def _resolve_file(self, kind: str, name: str, expiry: timedelta) -> PlayMedia:
-        source, root = media_root(self.hass)
-        suffix = Path(name).suffix.lower()
-        if not FILE_NAME.match(name) or suffix not in FILE_TYPES:
-            raise Unresolvable(f"Not a Vigil {kind[:-1]}: {name!r}")
-        path = root / MEDIA_SUBDIR / kind / name
-        if not await self.hass.async_add_executor_job(path.is_file):
-            raise Unresolvable(f"The {kind[:-1]} {name!r} no longer exists")
-        # Served by Home Assistant's own local media view (it checks the folder is allowed).
-        url = f"/media/{quote(source)}/{MEDIA_SUBDIR}/{kind}/{quote(name)}"
-        return PlayMedia(sign(self.hass, url, expiry), FILE_TYPES[suffix][0], path=path)
+    def _playlist(self, target: Target, camera_id: str, start_ms: int, end_ms: int) -> PlayMedia:
+        if not 0 < end_ms - start_ms <= MAX_PLAY_MS:
+            raise Unresolvable("A recording to play must be between 0 and 24 hours long")
+        return PlayMedia(
+            self._signed(target, camera_path(target.entry.entry_id, camera_id, PLAYLIST, start_ms, end_ms)), HLS
+        )
 
     # --- browsing -----------------------------------------------------------------------------
 
@@ -259,8 +188,8 @@ class VigilMediaSource(MediaSource):
             entries = self._entries()
             if len(entries) == 1:
                 return await self._browse_engine(Target(entries[0], ()), root=True)
-            root = _folder("", NAME, media_class=MediaClass.APP, children_media_class=MediaClass.DIRECTORY)
-            root.children = [_folder(entry.entry_id, entry.title) for entry in entries]
+            root = folder("", NAME, media_class=MediaClass.APP, children_media_class=MediaClass.DIRECTORY)
+            root.children = [folder(entry.entry_id, entry.title) for entry in entries]
             return root
         target = self._target(item.identifier, BrowseError)
         try:
@@ -281,44 +210,84 @@ class VigilMediaSource(MediaSource):
             case ("camera", camera_id, "recordings"):
                 return await self._browse_recording_days(target, self._camera(target, camera_id, BrowseError))
             case ("camera", camera_id, "recordings", day):
-                return await self._browse_hours(target, self._camera(target, camera_id, BrowseError), _day(day))
+                return await self._browse_day(target, self._camera(target, camera_id, BrowseError), _day(day))
+            case ("camera", camera_id, "play", start, end) if start.isdigit() and end.isdigit():
+                camera_id = self._camera(target, camera_id, BrowseError)
+                if not 0 < int(end) - int(start) <= MAX_PLAY_MS:
+                    raise BrowseError("A span of footage must be between 0 and 24 hours long")
+                return await self._browse_span(target, camera_id, int(start), int(end))
+            case ("camera", camera_id, "gap", start, end) if start.isdigit() and end.isdigit():
+                camera_id = self._camera(target, camera_id, BrowseError)
+                return await self._browse_gap(target, camera_id, int(start), int(end))
             case (kind,) if kind in (CLIPS_DIR, SNAPSHOTS_DIR):
                 return await self._browse_files(target, kind)
         raise BrowseError(f"Unknown Vigil folder {'/'.join(target.parts)!r}")
 
     async def _browse_engine(self, target: Target, *, root: bool = False) -> BrowseMediaSource:
         entry_id = target.entry.entry_id
-        node = _folder("" if root else entry_id, NAME if root else target.entry.title)
+        node = folder("" if root else entry_id, NAME if root else target.entry.title)
         cameras = sorted(target.hub.cameras.values(), key=lambda state: state.camera.name.lower())
+        children = []
+        for state in cameras:
+            last = state.camera.last_segment_end_ms
+            # A recent picture of the camera: its newest footage.
+            at_ms = None if last is None else last - CAMERA_STILL_BACK_MS
+            children.append(
+                folder(
+                    f"{entry_id}/camera/{state.camera.camera_id}",
+                    state.camera.name,
+                    thumbnail=self._still(target, state.camera.camera_id, at_ms),
+                )
+            )
         node.children = [
-            _folder(f"{entry_id}/camera/{state.camera.camera_id}", state.camera.name) for state in cameras
-        ] + [
-            _folder(f"{entry_id}/{CLIPS_DIR}", "Clips"),
-            _folder(f"{entry_id}/{SNAPSHOTS_DIR}", "Snapshots"),
+            *children,
+            folder(f"{entry_id}/{CLIPS_DIR}", "Clips"),
+            folder(f"{entry_id}/{SNAPSHOTS_DIR}", "Snapshots"),
         ]
         return node
 
     def _browse_camera(self, target: Target, camera_id: str) -> BrowseMediaSource:
         base = f"{target.entry.entry_id}/camera/{camera_id}"
-        node = _folder(base, target.hub.cameras[camera_id].camera.name)
-        node.children = [_folder(f"{base}/events", "Events"), _folder(f"{base}/recordings", "Recordings")]
+        node = folder(base, target.hub.cameras[camera_id].camera.name)
+        node.children = [folder(f"{base}/events", "Events"), folder(f"{base}/recordings", "Recordings")]
         return node
+
+    # --- events -------------------------------------------------------------------------------
+
+    def _event_item(self, target: Target, event: Event, zone: ZoneInfo, now_ms: int) -> BrowseMediaSource:
+        entry_id = target.entry.entry_id
+        thumbnail = self._signed(target, event_path(entry_id, event.id, THUMBNAIL)) if event.has_snapshot else None
+        return play_item(
+            f"{entry_id}/event/{event.id}", event_title(event, zone, now_ms), MP4, MediaClass.VIDEO, thumbnail=thumbnail
+        )
 
     async def _browse_event_days(self, target: Target, camera_id: str) -> BrowseMediaSource:
         """The local days with events, newest first: each step asks for the newest event before the day found last."""
         zone = self._zone
-        base = f"{target.entry.entry_id}/camera/{camera_id}/events"
-        days: list[date] = []
+        entry_id = target.entry.entry_id
+        base = f"{entry_id}/camera/{camera_id}/events"
+        days: list[tuple[date, Event]] = []
         before: int | None = None
         while len(days) < MAX_DAYS:
             page = await target.hub.client.list_events(camera_id=camera_id, end_ms=before, limit=1)
             if not page.events:
                 break
-            day = local_day(page.events[0].start, zone)
-            days.append(day)
+            newest = page.events[0]
+            day = local_day(newest.start, zone)
+            days.append((day, newest))
             before = to_ms(day_bounds(day, zone)[0])
-        node = _folder(base, f"{target.hub.cameras[camera_id].camera.name} · Events")
-        node.children = [_folder(f"{base}/{day.isoformat()}", _day_title(day)) for day in days]
+        node = folder(base, f"{target.hub.cameras[camera_id].camera.name} · Events")
+        node.children = [
+            folder(
+                f"{base}/{day.isoformat()}",
+                long_day(day),
+                # The day's newest event shows what happened.
+                thumbnail=self._signed(target, event_path(entry_id, newest.id, THUMBNAIL))
+                if newest.has_snapshot
+                else None,
+            )
+            for day, newest in days
+        ]
         return node
 
     async def _browse_events(self, target: Target, camera_id: str, day: date) -> BrowseMediaSource:
@@ -336,29 +305,23 @@ class VigilMediaSource(MediaSource):
             if (cursor := page.next_cursor) is None:
                 break
         now_ms = datetime_to_ms(dt_util.utcnow())
-        expiry = link_expiry(self.hass, entry_id)
-        node = _folder(
+        node = folder(
             f"{entry_id}/camera/{camera_id}/events/{day.isoformat()}",
-            f"{target.hub.cameras[camera_id].camera.name} · {_day_title(day)}",
+            f"{target.hub.cameras[camera_id].camera.name} · {long_day(day)}",
             children_media_class=MediaClass.VIDEO,
         )
-        node.children = [
-            _item(
-                f"{entry_id}/event/{event.id}",
-                event_title(event, zone, now_ms),
-                MP4,
-                MediaClass.VIDEO,
-                thumbnail=sign(self.hass, event_path(entry_id, event.id, THUMBNAIL), expiry)
-                if event.has_snapshot
-                else None,
-            )
-            for event in events[:MAX_DAY_EVENTS]
-        ]
+        node.children = [self._event_item(target, event, zone, now_ms) for event in events[:MAX_DAY_EVENTS]]
         return node
 
-    async def _summary(self, target: Target, camera_id: str, day: date) -> dict[str, Any]:
-        summary = await target.hub.client.get_day_summary(camera_id, day.isoformat(), self.hass.config.time_zone)
-        return dict(summary)
+    # --- recordings ---------------------------------------------------------------------------
+
+    async def _footage(self, target: Target, camera_id: str, days: list[date]) -> Footage:
+        """What the camera holds on these local days (the camera's state adds the segment being written)."""
+        summaries = [
+            await target.hub.client.get_day_summary(camera_id, day.isoformat(), self.hass.config.time_zone)
+            for day in days
+        ]
+        return Footage.from_summaries(summaries, target.hub.cameras[camera_id].camera, datetime_to_ms(dt_util.utcnow()))
 
     async def _browse_recording_days(self, target: Target, camera_id: str) -> BrowseMediaSource:
         """The local days with footage, newest first (today back to the oldest footage, at most ``MAX_DAYS``)."""
@@ -371,90 +334,137 @@ class VigilMediaSource(MediaSource):
         days = [today - timedelta(days=number) for number in range(count)]
         limit = asyncio.Semaphore(SUMMARY_CONCURRENCY)
 
-        async def recorded(day: date) -> int:
+        async def footage(day: date) -> Footage:
             async with limit:
-                value = (await self._summary(target, camera_id, day)).get("recorded_ms")
-            return value if isinstance(value, int) else 0
+                return await self._footage(target, camera_id, [day])
 
-        totals = await asyncio.gather(*(recorded(day) for day in days))
-        node = _folder(base, f"{target.hub.cameras[camera_id].camera.name} · Recordings")
+        found = await asyncio.gather(*(footage(day) for day in days))
+        node = folder(base, f"{target.hub.cameras[camera_id].camera.name} · Recordings")
         children = []
-        for day, total in zip(days, totals, strict=True):
-            if total <= 0:
-                continue
-            start, end = day_bounds(day, zone)
-            length = (end - start) / timedelta(hours=1)
-            title = f"{_day_title(day)} · {format_duration(total)} recorded"
-            if length != 24:
-                title += f" · {length:g}-hour day"
-            children.append(_folder(f"{base}/{day.isoformat()}", title))
-        node.children = children
-        return node
-
-    async def _browse_hours(self, target: Target, camera_id: str, day: date) -> BrowseMediaSource:
-        zone = self._zone
-        entry_id = target.entry.entry_id
-        summary = await self._summary(target, camera_id, day)
-        recorded = _ranges(summary, "recorded")
-        starts = [
-            event["start_ms"]
-            for event in summary.get("events") or []
-            if isinstance(event, dict) and isinstance(event.get("start_ms"), int)
-        ]
-        hours = local_hours(day, zone)
-        show_offset = len({hour.utc_offset for hour in hours}) > 1
-        now_ms = datetime_to_ms(dt_util.utcnow())
-        node = _folder(
-            f"{entry_id}/camera/{camera_id}/recordings/{day.isoformat()}",
-            f"{target.hub.cameras[camera_id].camera.name} · {_day_title(day)}",
-            children_media_class=MediaClass.VIDEO,
-        )
-        children = []
-        for hour in hours:
-            events = sum(1 for start in starts if hour.start_ms <= start < hour.end_ms)
-            title = hour_title(hour, recorded, events, zone, now_ms, show_offset=show_offset)
-            identifier = f"{entry_id}/camera/{camera_id}/play/{hour.start_ms}/{hour.end_ms}"
-            if clip_ranges(recorded, hour.start_ms, hour.end_ms):
-                children.append(_item(identifier, title, MPEGURL, MediaClass.VIDEO))
-            else:
+        for day, held in zip(days, found, strict=True):
+            start, end = (to_ms(moment) for moment in day_bounds(day, zone))
+            if held.playable(start, end):
                 children.append(
-                    BrowseMediaSource(
-                        domain=DOMAIN,
-                        identifier=identifier,
-                        media_class=MediaClass.VIDEO,
-                        media_content_type=MPEGURL,
-                        title=title,
-                        can_play=False,
-                        can_expand=False,
+                    footage_node(
+                        f"{base}/{day.isoformat()}",
+                        day_title(day, held.recorded_ms(start, end)),
+                        self._still(target, camera_id, held.still_at(start, end)),
                     )
                 )
         node.children = children
         return node
 
-    async def _browse_files(self, target: Target, kind: str) -> BrowseMediaSource:
-        """The files an action wrote (every engine's: the folder is shared), newest first."""
+    async def _browse_day(self, target: Target, camera_id: str, day: date) -> BrowseMediaSource:
+        """The day's local hours that hold footage; each plays and opens into its details."""
+        zone = self._zone
         entry_id = target.entry.entry_id
-        _source, root = media_root(self.hass)
-        folder = root / MEDIA_SUBDIR / kind
-
-        def listing() -> list[tuple[float, str]]:
-            if not folder.is_dir():
-                return []
-            return sorted(
-                (
-                    (path.stat().st_mtime, path.name)
-                    for path in folder.iterdir()
-                    if path.is_file() and FILE_NAME.match(path.name) and path.suffix.lower() in FILE_TYPES
-                ),
-                reverse=True,
-            )
-
-        files = await self.hass.async_add_executor_job(listing)
-        node = _folder(f"{entry_id}/{kind}", "Clips" if kind == CLIPS_DIR else "Snapshots")
+        held = await self._footage(target, camera_id, [day])
+        start, end = (to_ms(moment) for moment in day_bounds(day, zone))
+        hours = local_hours(day, zone)
+        show_offset = len({hour.utc_offset for hour in hours}) > 1
+        node = footage_node(
+            f"{entry_id}/camera/{camera_id}/recordings/{day.isoformat()}",
+            day_heading(
+                target.hub.cameras[camera_id].camera.name,
+                day,
+                held.recorded_ms(start, end),
+                (end - start) / HOUR_MS,
+            ),
+            self._still(target, camera_id, held.still_at(start, end)),
+        )
+        # An hour whose only footage is the segment being written waits for it to be indexed
+        # (seconds): until then it would have nothing to play.
         node.children = [
-            _item(f"{entry_id}/{kind}/{name}", name, *FILE_TYPES[Path(name).suffix.lower()]) for _mtime, name in files
+            footage_node(
+                f"{entry_id}/camera/{camera_id}/play/{hour.start_ms}/{hour.end_ms}",
+                hour_title(hour, held.recorded_ms(hour.start_ms, hour.end_ms), show_offset=show_offset),
+                self._still(target, camera_id, held.still_at(hour.start_ms, hour.end_ms)),
+            )
+            for hour in hours
+            if held.playable(hour.start_ms, hour.end_ms)
         ]
         return node
+
+    async def _browse_span(self, target: Target, camera_id: str, start_ms: int, end_ms: int) -> BrowseMediaSource:
+        """A span of footage (an hour) in time order: where to play from, its events, its outages with their reasons."""
+        zone = self._zone
+        entry_id = target.entry.entry_id
+        base = f"{entry_id}/camera/{camera_id}"
+        first, last = local_day(from_ms(start_ms), zone), local_day(from_ms(end_ms - 1), zone)
+        days = [first + timedelta(days=number) for number in range((last - first).days + 1)]
+        held = await self._footage(target, camera_id, days)
+        now_ms = datetime_to_ms(dt_util.utcnow())
+        recorded = held.recorded_in(start_ms, end_ms)
+        events = held.events_in(start_ms, end_ms)
+        gaps = held.gaps_in(start_ms, end_ms)
+        parts: list[tuple[int, int, BrowseMediaSource]] = [
+            (
+                stretch_start,
+                0,
+                play_item(
+                    f"{base}/play/{stretch_start}/{end_ms}",
+                    play_from_title(stretch_start, zone),
+                    HLS,
+                    MediaClass.VIDEO,
+                    thumbnail=self._still(
+                        target,
+                        camera_id,
+                        held.still_at(stretch_start, min(stretch_end, stretch_start + STRETCH_STILL_MS)),
+                    ),
+                ),
+            )
+            for stretch_start, stretch_end in recorded
+            if held.playable(stretch_start, stretch_end)
+        ]
+        parts.extend((event.start_ms, 1, self._event_item(target, event, zone, now_ms)) for event in events)
+        parts.extend((gap.start_ms, 2, self._gap(base, gap, zone)) for gap in gaps)
+        node = footage_node(
+            f"{base}/play/{start_ms}/{end_ms}",
+            span_heading(
+                target.hub.cameras[camera_id].camera.name,
+                start_ms,
+                end_ms,
+                zone,
+                held.recorded_ms(start_ms, end_ms),
+                len(events),
+                len(gaps),
+            ),
+            self._still(target, camera_id, held.still_at(start_ms, end_ms)),
+        )
+        node.children = [child for _start, _order, child in sorted(parts, key=lambda part: part[:2])]
+        return node
+
+    def _gap(self, base: str, gap: Gap, zone: ZoneInfo) -> BrowseMediaSource:
+        return gap_node(f"{base}/gap/{gap.start_ms}/{gap.end_ms}", gap_title(gap, zone))
+
+    async def _browse_gap(self, target: Target, camera_id: str, start_ms: int, end_ms: int) -> BrowseMediaSource:
+        """An outage (as listed in its hour): why, and its footage from just before it to after it resumed."""
+        zone = self._zone
+        base = f"{target.entry.entry_id}/camera/{camera_id}"
+        held = await self._footage(target, camera_id, [local_day(from_ms(start_ms), zone)])
+        gap = next(
+            (gap for gap in held.gaps_in(start_ms, end_ms) if (gap.start_ms, gap.end_ms) == (start_ms, end_ms)), None
+        )
+        if gap is None:
+            raise BrowseError("No such outage")
+        node = self._gap(base, gap, zone)
+        play_from = start_ms - GAP_LEAD_MS
+        play_to = min(end_ms + GAP_TAIL_MS, play_from + MAX_PLAY_MS)
+        node.children = [
+            play_item(
+                f"{base}/play/{play_from}/{play_to}",
+                play_from_title(play_from, zone),
+                HLS,
+                MediaClass.VIDEO,
+                thumbnail=self._still(target, camera_id, held.still_at(play_from, start_ms)),
+            )
+        ]
+        return node
+
+    async def _browse_files(self, target: Target, kind: str) -> BrowseMediaSource:
+        return await browse_exports(
+            self.hass, target.entry.entry_id, kind, self._zone, lambda path: self._signed(target, path)
+        )
 
 
 def _day(text: str) -> date:

@@ -1,4 +1,9 @@
-"""Sensors: storage and retention horizon of the engine; statistics and last event of a camera."""
+"""Sensors: storage and retention horizon of the engine; statistics of a camera.
+
+There is no "last event" sensor (there was): the camera's event entity has the time of the
+last event as its state and the event's details as attributes, and a second entity changing
+with every event wrote a second logbook line for the same fact.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +17,12 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import EntityCategory, UnitOfDataRate, UnitOfInformation
+from homeassistant.const import EntityCategory, Platform, UnitOfDataRate, UnitOfInformation
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .client import ms_to_datetime
-from .entity import VigilCameraEntity, VigilEntity, async_add_camera_entities
+from .entity import VigilCameraEntity, VigilEntity, async_add_camera_entities, async_remove_retired_entities
 from .hub import VigilConfigEntry, VigilHub
 
 PARALLEL_UPDATES = 0
@@ -36,6 +41,8 @@ class VigilCameraSensorDescription(SensorEntityDescription):
     live: bool = False  # unavailable while the camera is offline
 
 
+# Footage sizes in GB with two decimals: a fresh install's first 26 MB reads 0.03 GB, not 0.0 GB,
+# and a disk of terabytes stays readable (1,234.56 GB); one unit keeps the two sensors comparable.
 ENGINE_SENSORS: tuple[VigilEngineSensorDescription, ...] = (
     VigilEngineSensorDescription(
         key="storage_used",
@@ -44,7 +51,7 @@ ENGINE_SENSORS: tuple[VigilEngineSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfInformation.BYTES,
         suggested_unit_of_measurement=UnitOfInformation.GIGABYTES,
-        suggested_display_precision=1,
+        suggested_display_precision=2,
         value_fn=lambda hub: hub.storage.bytes_used,
     ),
     VigilEngineSensorDescription(
@@ -54,7 +61,7 @@ ENGINE_SENSORS: tuple[VigilEngineSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfInformation.BYTES,
         suggested_unit_of_measurement=UnitOfInformation.GIGABYTES,
-        suggested_display_precision=1,
+        suggested_display_precision=2,
         value_fn=lambda hub: hub.storage.bytes_free,
     ),
     VigilEngineSensorDescription(
@@ -65,15 +72,10 @@ ENGINE_SENSORS: tuple[VigilEngineSensorDescription, ...] = (
     ),
 )
 
+# Sensors of earlier versions, removed from the registry (see the module's docstring).
+RETIRED_KEYS: tuple[str, ...] = ("last_event",)
+
 CAMERA_SENSORS: tuple[VigilCameraSensorDescription, ...] = (
-    VigilCameraSensorDescription(
-        key="last_event",
-        translation_key="last_event",
-        device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=lambda hub, camera_id: (
-            event.start if (event := hub.cameras[camera_id].last_event) is not None else None
-        ),
-    ),
     VigilCameraSensorDescription(
         key="bitrate",
         translation_key="bitrate",
@@ -106,6 +108,7 @@ async def async_setup_entry(
 ) -> None:
     """Set up the engine's sensors and those of every camera, now and as cameras appear."""
     hub = entry.runtime_data
+    async_remove_retired_entities(hass, entry, Platform.SENSOR, RETIRED_KEYS)
     async_add_entities(VigilEngineSensor(hub, description) for description in ENGINE_SENSORS)
     async_add_camera_entities(
         entry,

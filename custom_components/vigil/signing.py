@@ -36,6 +36,10 @@ SNAPSHOT: Final = "snapshot.jpg"
 THUMBNAIL: Final = "thumbnail.jpg"
 CLIP: Final = "clip.mp4"
 PLAYLIST: Final = "playlist.m3u8"
+STILL: Final = "still.jpg"
+EXPORT_THUMBNAIL: Final = "thumbnail.jpg"
+# Stills for the media browser's tiles: wide enough for a 175 px tile on a 2x screen.
+STILL_WIDTH: Final = 384
 EVENT_MEDIA: Final = (SNAPSHOT, THUMBNAIL, CLIP)
 # An event's media by the names vigil.get_event_media takes (its answer has a ``<name>_url`` each).
 EVENT_MEDIA_FILES: Final = {"snapshot": SNAPSHOT, "thumbnail": THUMBNAIL, "clip": CLIP}
@@ -54,6 +58,17 @@ def camera_path(entry_id: str, camera_id: str, name: str, start_ms: int, end_ms:
     """A camera's footage between two instants: ``clip.mp4`` (MP4) or ``playlist.m3u8`` (HLS)."""
     query = urlencode({"start": start_ms, "end": end_ms})
     return f"{VIEW_ROOT}/{_part(entry_id)}/cameras/{_part(camera_id)}/{name}?{query}"
+
+
+def still_path(entry_id: str, camera_id: str, at_ms: int, width: int = STILL_WIDTH) -> str:
+    """A JPEG of the camera's footage at one instant, ``width`` pixels wide."""
+    query = urlencode({"at": at_ms, "width": width})
+    return f"{VIEW_ROOT}/{_part(entry_id)}/cameras/{_part(camera_id)}/{STILL}?{query}"
+
+
+def export_thumbnail_path(kind: str, filename: str) -> str:
+    """The thumbnail kept beside an exported file: ``/api/vigil/exports/clips/<file>/thumbnail.jpg``."""
+    return f"{VIEW_ROOT}/exports/{_part(kind)}/{_part(filename)}/{EXPORT_THUMBNAIL}"
 
 
 def recording_path(entry_id: str, camera_id: str, segment: str, name: str) -> str:

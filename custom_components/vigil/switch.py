@@ -1,24 +1,29 @@
-"""Switches: recording and motion detection of each camera (the engine keeps them across restarts)."""
+"""Switches: motion detection of each camera (the engine keeps it across restarts).
+
+Recording has one control, the *Record mode* select (continuous, events only, off). There was
+also a *Recording* switch: its "on" could only mean "the last mode that was not off", and
+every change wrote two logbook lines, the switch's and the select's. It is retired.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .client import RecordMode
-from .entity import VigilCameraEntity, async_add_camera_entities
+from .entity import VigilCameraEntity, async_add_camera_entities, async_remove_retired_entities
 from .hub import VigilConfigEntry, VigilHub
 
 PARALLEL_UPDATES = 0
 
-RECORDING = SwitchEntityDescription(key="recording", translation_key="recording", entity_category=EntityCategory.CONFIG)
 MOTION_DETECTION = SwitchEntityDescription(
     key="motion_detection", translation_key="motion_detection", entity_category=EntityCategory.CONFIG
 )
+# Switches of earlier versions, removed from the registry (see the module's docstring).
+RETIRED_KEYS: tuple[str, ...] = ("recording",)
 
 
 async def async_setup_entry(
@@ -26,36 +31,10 @@ async def async_setup_entry(
 ) -> None:
     """Set up the switches of every camera, now and as cameras appear."""
     hub = entry.runtime_data
+    async_remove_retired_entities(hass, entry, Platform.SWITCH, RETIRED_KEYS)
     async_add_camera_entities(
-        entry,
-        async_add_entities,
-        lambda camera_id: (VigilRecordingSwitch(hub, camera_id), VigilMotionDetectionSwitch(hub, camera_id)),
+        entry, async_add_entities, lambda camera_id: (VigilMotionDetectionSwitch(hub, camera_id),)
     )
-
-
-class VigilRecordingSwitch(VigilCameraEntity, SwitchEntity):
-    """Recording on (the last mode that was not off, continuous at first) or off."""
-
-    def __init__(self, hub: VigilHub, camera_id: str) -> None:
-        super().__init__(hub, camera_id, RECORDING)
-        self._mode_when_on = RecordMode.CONTINUOUS
-
-    @callback
-    def _async_update_attrs(self) -> None:
-        if self.camera_id not in self.hub.cameras:
-            return
-        mode = self.camera.record_mode
-        if mode is not RecordMode.OFF:
-            self._mode_when_on = mode
-        self._attr_is_on = mode is not RecordMode.OFF
-
-    async def async_turn_on(self, **kwargs: Any) -> None:
-        with self.engine_errors():
-            await self.hub.async_set_record_mode(self.camera_id, self._mode_when_on)
-
-    async def async_turn_off(self, **kwargs: Any) -> None:
-        with self.engine_errors():
-            await self.hub.async_set_record_mode(self.camera_id, RecordMode.OFF)
 
 
 class VigilMotionDetectionSwitch(VigilCameraEntity, SwitchEntity):

@@ -1,4 +1,4 @@
-"""Local days and hours in an IANA time zone, and the footage and holes within them.
+"""Local days and hours in an IANA time zone, and ranges of footage (UTC ms) within them.
 
 Pure functions on aware datetimes and UTC milliseconds, no Home Assistant. The media
 browser groups footage by Home Assistant's time zone with these: a day runs from the first
@@ -117,17 +117,29 @@ def clip_ranges(ranges: list[tuple[int, int]], start_ms: int, end_ms: int) -> li
     return [(max(a, start_ms), min(b, end_ms)) for a, b in ranges if b > start_ms and a < end_ms]
 
 
-def holes(ranges: list[tuple[int, int]], start_ms: int, end_ms: int, min_ms: int = 0) -> list[tuple[int, int]]:
-    """Where ``[start_ms, end_ms)`` has no footage (longer than ``min_ms``), given sorted ranges."""
-    found: list[tuple[int, int]] = []
-    cursor = start_ms
-    for a, b in clip_ranges(ranges, start_ms, end_ms):
-        if a - cursor > min_ms:
-            found.append((cursor, a))
-        cursor = max(cursor, b)
-    if end_ms - cursor > min_ms:
-        found.append((cursor, end_ms))
-    return found
+def merge_ranges(ranges: list[tuple[int, int]], slack_ms: int = 0) -> list[tuple[int, int]]:
+    """Ranges (UTC ms, any order) merged where they touch or overlap (or are ``slack_ms`` apart)."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1] + slack_ms:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def total_ms(ranges: list[tuple[int, int]]) -> int:
+    return sum(end - start for start, end in ranges)
+
+
+def middle_of(ranges: list[tuple[int, int]]) -> int | None:
+    """The instant halfway through the footage of ``ranges`` (sorted): always inside one of them."""
+    remaining = total_ms(ranges) // 2
+    for start, end in ranges:
+        if remaining < end - start:
+            return start + remaining
+        remaining -= end - start
+    return None
 
 
 def format_duration(ms: int) -> str:

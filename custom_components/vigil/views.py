@@ -5,10 +5,13 @@ Paths (the contract the blueprint and the frontend rely on; ``signing.py`` build
 * ``/api/vigil/<entry_id>/events/<event_id>/snapshot.jpg`` | ``thumbnail.jpg`` | ``clip.mp4``
 * ``/api/vigil/<entry_id>/cameras/<camera_id>/clip.mp4?start=...&end=...`` (MP4, at most 2 h)
 * ``/api/vigil/<entry_id>/cameras/<camera_id>/playlist.m3u8?start=...&end=...`` (HLS, at most 24 h)
+* ``/api/vigil/<entry_id>/cameras/<camera_id>/still.jpg?at=...&width=...`` (the footage at one instant)
 * ``/api/vigil/<entry_id>/cameras/<camera_id>/recordings/<segment>/init.mp4`` | ``media.m4s``
   (the playlist's segments; the playlist lists them signed)
+* ``/api/vigil/exports/<clips|snapshots>/<file>/thumbnail.jpg`` (the still kept beside an
+  exported clip: ``exports.py``)
 
-``start``/``end``: ISO 8601 (without an offset: Home Assistant's time zone) or UTC
+``start``/``end``/``at``: ISO 8601 (without an offset: Home Assistant's time zone) or UTC
 milliseconds since the epoch. Every view requires authentication: Home Assistant's bearer
 token or a path signature (``authSig``); anything else is a 401 before a view runs. Media are
 passed on as the engine sends them, never buffered whole, with ``Range`` requests forwarded
@@ -33,15 +36,29 @@ from homeassistant.helpers.http import HomeAssistantView
 from homeassistant.util import dt as dt_util
 
 from .client import CannotConnect, CommandError, ConnectionClosed, InvalidAuth, NotFoundError, VigilError
-from .const import DOMAIN, LOGGER
+from .const import CLIPS_DIR, DOMAIN, LOGGER, MEDIA_SUBDIR, SNAPSHOTS_DIR
+from .exports import thumbnail_path
 from .hub import VigilHub
-from .signing import CLIP, EVENT_MEDIA, PLAYLIST, VIEW_ROOT, link_expiry, recording_path, sign
+from .media import EXPORT_NAME, media_root
+from .signing import (
+    CLIP,
+    EVENT_MEDIA,
+    EXPORT_THUMBNAIL,
+    PLAYLIST,
+    STILL,
+    VIEW_ROOT,
+    link_expiry,
+    recording_path,
+    sign,
+)
 
 ENTRY_ID: Final = re.compile(r"^[0-9A-Za-z]{1,64}$")
 CAMERA_ID: Final = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
 EVENT_ID: Final = re.compile(r"^[0-9a-f]{32}$")
 SEGMENT: Final = re.compile(r"^\d{1,15}-\d{1,15}$")
 EPOCH_MS: Final = re.compile(r"^\d{1,16}$")
+WIDTH: Final = re.compile(r"^\d{1,4}$")
+MIN_WIDTH, MAX_WIDTH = 16, 3840  # what the engine scales stills to
 # The engine's playlist lists its segments relative to itself, exactly in these forms.
 PLAYLIST_URI: Final = re.compile(r"^recordings/(\d{1,15}-\d{1,15})/(init\.mp4|media\.m4s)(?:\?base_ms=(\d{1,16}))?$")
 MAP_URI: Final = re.compile(r'URI="([^"]*)"')
@@ -123,6 +140,16 @@ def parse_time(value: str | None, name: str) -> int:
         raise MediaError(HTTPStatus.BAD_REQUEST, "invalid_argument", f"{name}: out of range") from None
 
 
+def _still_params(query: Mapping[str, str]) -> dict[str, str | int]:
+    params: dict[str, str | int] = {"at_ms": parse_time(query.get("at"), "at")}
+    if (width := query.get("width")) is not None:
+        value = int(_check(WIDTH, width, "width"))
+        if not MIN_WIDTH <= value <= MAX_WIDTH:
+            raise MediaError(HTTPStatus.BAD_REQUEST, "invalid_argument", f"width: {MIN_WIDTH} to {MAX_WIDTH} pixels")
+        params["width"] = value
+    return params
+
+
 def _time_range(query: Mapping[str, str]) -> dict[str, str | int]:
     start = parse_time(query.get("start"), "start")
     end = parse_time(query.get("end"), "end")
@@ -196,7 +223,7 @@ class EventMediaView(VigilMediaView):
 
 
 class CameraMediaView(VigilMediaView):
-    """A camera's footage between two instants, as one MP4 (``clip.mp4``) or HLS (``playlist.m3u8``)."""
+    """A camera's footage between two instants (``clip.mp4``, ``playlist.m3u8``), or at one (``still.jpg``)."""
 
     url = f"{VIEW_ROOT}/{{entry_id}}/cameras/{{camera_id}}/{{name}}"
     name = f"api:{DOMAIN}:camera_media"
@@ -205,8 +232,11 @@ class CameraMediaView(VigilMediaView):
         try:
             hub = self.hub(entry_id)
             _check(CAMERA_ID, camera_id, "camera id")
-            if name not in (CLIP, PLAYLIST):
+            if name not in (CLIP, PLAYLIST, STILL):
                 raise MediaError(HTTPStatus.NOT_FOUND, "not_found", "no such camera media")
+            if name == STILL:
+                params = _still_params(request.query)
+                return await self.stream(request, hub, f"/api/cameras/{camera_id}/still.jpg", params)
             params = _time_range(request.query)
             if name == CLIP:
                 return await self.stream(request, hub, f"/api/cameras/{camera_id}/clip.mp4", params)
@@ -275,7 +305,36 @@ class RecordingMediaView(VigilMediaView):
             return _engine_error(err).response()
 
 
+class ExportThumbnailView(HomeAssistantView):
+    """The still kept beside an exported clip (``exports.py``), from Home Assistant's media folder.
+
+    Not under an entry: the export folders are shared by every engine. Only names the
+    actions write are looked up, in the two export folders, so no other file can be reached.
+    """
+
+    requires_auth = True
+    url = f"{VIEW_ROOT}/exports/{{kind}}/{{filename}}/{{name}}"
+    name = f"api:{DOMAIN}:export_thumbnail"
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        self.hass = hass
+
+    async def get(self, request: web.Request, kind: str, filename: str, name: str) -> web.StreamResponse:
+        try:
+            if kind not in (CLIPS_DIR, SNAPSHOTS_DIR) or name != EXPORT_THUMBNAIL:
+                raise MediaError(HTTPStatus.NOT_FOUND, "not_found", "no such export media")
+            _check(EXPORT_NAME, filename, "file name")
+            _source, root = media_root(self.hass)
+            path = thumbnail_path(root / MEDIA_SUBDIR / kind / filename)
+            if not await self.hass.async_add_executor_job(path.is_file):
+                raise MediaError(HTTPStatus.NOT_FOUND, "not_found", "this export has no thumbnail")
+        except MediaError as err:
+            return err.response()
+        # Written once and never changed under the same name.
+        return web.FileResponse(path, headers={"Content-Type": "image/jpeg", "Cache-Control": "private, max-age=86400"})
+
+
 def async_register_views(hass: HomeAssistant) -> None:
     """Register the views (once per Home Assistant: they serve every Vigil entry)."""
-    for view in (EventMediaView, CameraMediaView, RecordingMediaView):
+    for view in (EventMediaView, CameraMediaView, RecordingMediaView, ExportThumbnailView):
         hass.http.register_view(view(hass))

@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, ViewportSize
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, Response, ViewportSize
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output" / "ui"
@@ -177,3 +178,92 @@ def wait_playing(page: Page, seconds: float = 30, advance_s: float = 0.5) -> dic
                 return ready[0]
         time.sleep(0.25)
     raise AssertionError(f"no video played within {seconds} s: {last}")
+
+
+# --- The Media panel: its folder's heading, play buttons, thumbnails, and what the page fetched ---------
+# (helpers of tests/ui/test_media_panel.py and test_live_view.py)
+
+
+@dataclass
+class Fetched:
+    """The HTTP responses the page received (Home Assistant's and the media it plays), in order."""
+
+    page: Page
+    responses: list[Response] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.page.on("response", self._seen)
+
+    def _seen(self, response: Response) -> None:
+        self.responses.append(response)
+
+    def matching(self, pattern: str) -> list[Response]:
+        return [response for response in self.responses if re.search(pattern, response.url)]
+
+    def wait_for(self, pattern: str, seconds: float = 20) -> Response:
+        """The first response whose URL matches ``pattern`` (waiting for it)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if found := self.matching(pattern):
+                return found[0]
+            self.page.wait_for_timeout(200)
+        raise AssertionError(f"the page fetched nothing matching {pattern} within {seconds} s")
+
+
+def heading(media: MediaPanel) -> str:
+    """The title of the folder being looked at (shown above its tiles when it can be played)."""
+    return visible(media.page.locator("ha-media-player-browse .header-info h1.title")).inner_text().strip()
+
+
+def play_folder(media: MediaPanel) -> None:
+    """The Play button under the heading: plays the folder being looked at (a day, an hour)."""
+    visible(media.page.locator("ha-media-player-browse .header-info ha-button")).click()
+
+
+def close_player(page: Page) -> None:
+    """Close the Media panel's player dialog (Escape), so that the browser shows again."""
+    page.keyboard.press("Escape")
+    page.locator("ha-dialog video").first.wait_for(state="detached", timeout=UI_TIMEOUT_MS)
+
+
+def tile_thumbnails(media: MediaPanel) -> dict[str, str]:
+    """Each visible tile's title and the picture its thumbnail shows (a ``data:`` URL once loaded, else '')."""
+    tiles = media.page.locator("ha-media-player-browse .child")
+    found: dict[str, str] = {}
+    for index in range(tiles.count()):
+        tile = tiles.nth(index)
+        if not tile.is_visible():
+            continue
+        title = tile.locator(".title").inner_text().strip()
+        thumbnail = tile.locator("ha-media-browser-thumbnail")
+        found[title] = (
+            str(
+                thumbnail.first.evaluate(
+                    "(element) => { const image = element.shadowRoot && element.shadowRoot.querySelector('.image');"
+                    " return image ? image.style.backgroundImage : ''; }"
+                )
+            )
+            if thumbnail.count()
+            else ""
+        )
+    return found
+
+
+def wait_thumbnails(media: MediaPanel, seconds: float = 20) -> dict[str, str]:
+    """Until every visible tile that has a thumbnail shows its picture; title to picture."""
+    deadline = time.monotonic() + seconds
+    shown: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        shown = tile_thumbnails(media)
+        if shown and all(picture.startswith('url("data:image/') for picture in shown.values() if picture != ""):
+            return shown
+        time.sleep(0.25)
+    raise AssertionError(f"thumbnails not shown within {seconds} s: { {k: v[:40] for k, v in shown.items()} }")
+
+
+def playlist_start(body: str) -> datetime:
+    """The instant an HLS playlist starts playing at: its first ``EXT-X-PROGRAM-DATE-TIME`` plus ``EXT-X-START``."""
+    first = next(line for line in body.splitlines() if line.startswith("#EXT-X-PROGRAM-DATE-TIME:"))
+    moment = datetime.fromisoformat(first.split(":", 1)[1].replace("Z", "+00:00"))
+    offset = re.search(r"#EXT-X-START:TIME-OFFSET=([0-9.]+)", body)
+    return moment + timedelta(seconds=float(offset.group(1)) if offset else 0.0)

@@ -67,6 +67,16 @@ CLOSE_TIMEOUT: Final = 2.0
 MEDIA_READ_TIMEOUT: Final = 300.0
 
 
+def still_path(camera_id: str) -> str:
+    """``/api/cameras/<id>/still.jpg``: the footage at an instant (``at_ms``, optional ``width``)."""
+    return f"/api/cameras/{quote(camera_id, safe='')}/still.jpg"
+
+
+def live_playlist_path(camera_id: str) -> str:
+    """``/api/cameras/<id>/live.m3u8``: the live HLS playlist of the fragments being written."""
+    return f"/api/cameras/{quote(camera_id, safe='')}/live.m3u8"
+
+
 class ClientListener(Protocol):
     """What :meth:`VigilClient.run` reports to. Called on the event loop; must not block."""
 
@@ -644,6 +654,23 @@ class VigilClient:
         """JPEG of the camera's latest frame."""
         params = {"width": width} if width else None
         return await self.http_get(f"/api/cameras/{quote(camera_id, safe='')}/snapshot.jpg", params)
+
+    async def camera_still(self, camera_id: str, at_ms: int, *, width: int | None = None) -> bytes:
+        """JPEG of the camera's recorded footage at ``at_ms`` (``NotFoundError`` where there is none)."""
+        params: dict[str, str | int] = {"at_ms": at_ms}
+        if width:
+            params["width"] = width
+        return await self.http_get(still_path(camera_id), params)
+
+    async def signed_live_url(self, camera_id: str, expires_in: int) -> tuple[str, int]:
+        """A URL of the camera's live HLS playlist that works without the token, and when it stops working (UTC ms).
+
+        For players that cannot send the token (FFmpeg in Home Assistant's stream component):
+        the engine signs the path for ``expires_in`` seconds, and the segments its playlist
+        lists carry the same signature.
+        """
+        signed = await self.sign_path(live_playlist_path(camera_id), expires_in)
+        return self.base_url + signed.path, signed.expires_ms
 
     async def event_snapshot(self, event_id: str, *, thumbnail: bool = False) -> bytes:
         """JPEG snapshot (or thumbnail) of an event."""

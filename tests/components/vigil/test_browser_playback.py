@@ -3,8 +3,10 @@
 The real engine records the RTSP test camera (H.264); Home Assistant's real HTTP app (its
 auth middleware and the integration's views) is served on 127.0.0.1 by the harness's aiohttp
 test server; Debian's Chromium, driven by ``playwright-core`` (``tests/browser/play.mjs``),
-loads the signed URL the integration hands to automations and plays it. ``scripts/setup``
-installs both Chromium and the node modules, so their absence is a failure, not a skip.
+loads a signed URL the integration hands out (to automations, or to the media browser) and
+plays it in a page of its own. That proves the media, not the Media panel: the panel itself
+is driven in tests/ui. ``scripts/setup`` installs both Chromium and the node modules, so their
+absence is a failure, not a skip.
 """
 
 from __future__ import annotations
@@ -12,17 +14,17 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from homeassistant.components.media_source import async_resolve_media
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.vigil.const import DOMAIN
-from custom_components.vigil.signing import PLAYLIST, camera_path, sign
 from tests.components.vigil.conftest import FRONT, EngineRig, SetupEntry, state_of, wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -135,23 +137,30 @@ async def test_event_clip_plays_in_chromium(
 async def test_hls_playlist_plays_in_chromium_with_hls_js(
     hass: HomeAssistant, engine: EngineRig, setup_entry: SetupEntry, aiohttp_client: ClientSessionGenerator
 ) -> None:
-    """The last seconds of the camera as HLS (fMP4 segments) through hls.js, from Home Assistant's views."""
+    """The last seconds of the camera as the media browser resolves them: HLS (fMP4 segments) through hls.js.
+
+    Resolved as the Media panel resolves an item, with the type it gets: the panel plays HLS
+    only as ``application/x-mpegURL`` (the end-to-end check in the panel itself is tests/ui).
+    """
     node = require_browser()
+    assert await async_setup_component(hass, "media_source", {})
     entry = await setup_entry()
     server = await aiohttp_client(hass.http.app)
     await wait_for(lambda: engine.camera_state(FRONT)["last_segment_end_ms"], 10, "footage", interval=0.2)
     end_ms = int(engine.camera_state(FRONT)["last_segment_end_ms"])
     start_ms = end_ms - 8000  # about 4 segments of 2 s
-    # Signed as the integration signs links for players (Home Assistant's content user).
-    playlist_path = camera_path(entry.entry_id, FRONT, PLAYLIST, start_ms, end_ms)
-    path = sign(hass, playlist_path, timedelta(minutes=5), content_user=True)
-    playlist = await server.get(path)
+    media = await async_resolve_media(
+        hass, f"media-source://{DOMAIN}/{entry.entry_id}/camera/{FRONT}/play/{start_ms}/{end_ms}", None
+    )
+    assert media.mime_type == "application/x-mpegURL"
+    playlist = await server.get(media.url)
     assert playlist.status == 200, await playlist.text()
     body = await playlist.text()
     assert body.startswith("#EXTM3U"), body
     assert "#EXT-X-MAP:" in body, body  # fMP4 segments
+    assert "#EXT-X-PROGRAM-DATE-TIME:" in body, body  # wall-clock time
     assert "authSig=" in body, body  # each segment signed for the player
 
-    result = await play(node, str(server.make_url(path)), hls=True)
+    result = await play(node, str(server.make_url(media.url)), hls=True)
     assert_played(result)
     assert result["mode"] == "hls.js"

@@ -86,9 +86,11 @@ async def test_user_wrong_server(hass: HomeAssistant, engine: EngineRig) -> None
     assert result["errors"] == {CONF_URL: "not_vigil"}
 
 
-@pytest.mark.parametrize(("client_schema", "error"), [(2, "update_addon"), (0, "update_integration")])
-async def test_user_schema_mismatch(hass: HomeAssistant, engine: EngineRig, client_schema: int, error: str) -> None:
-    """Fault injected: the integration pretends to speak another schema version than the engine."""
+@pytest.mark.parametrize(("newer", "error"), [(True, "update_addon"), (False, "update_integration")])
+async def test_user_schema_mismatch(hass: HomeAssistant, engine: EngineRig, newer: bool, error: str) -> None:
+    """Fault injected: the integration pretends to speak a schema version the engine does not answer."""
+    server_schema = engine.get("/api/info")["schema_version"]
+    client_schema = server_schema + 1 if newer else 0
     with patch("custom_components.vigil.client.client.SCHEMA_VERSION", client_schema):
         result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
         result = await hass.config_entries.flow.async_configure(
@@ -96,7 +98,10 @@ async def test_user_schema_mismatch(hass: HomeAssistant, engine: EngineRig, clie
         )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": error}
-    assert result["description_placeholders"] == {"server_schema": "1", "client_schema": str(client_schema)}
+    assert result["description_placeholders"] == {
+        "server_schema": str(server_schema),
+        "client_schema": str(client_schema),
+    }
 
 
 async def test_user_unexpected_error(hass: HomeAssistant, engine: EngineRig) -> None:

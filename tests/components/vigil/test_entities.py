@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from homeassistant.components.camera import async_get_image as async_get_camera_image
 from homeassistant.components.camera import async_get_stream_source
 from homeassistant.components.image import async_get_image
@@ -24,6 +25,7 @@ from tests.components.vigil.conftest import (
     EngineRig,
     SetupEntry,
     entity_id,
+    make_entry,
     state_of,
     wait_engine,
     wait_for,
@@ -37,6 +39,10 @@ async def _switch(hass: HomeAssistant, entity: str, on: bool) -> None:
     await hass.services.async_call("switch", "turn_on" if on else "turn_off", {ATTR_ENTITY_ID: entity}, blocking=True)
 
 
+async def _select(hass: HomeAssistant, entity: str, option: str) -> None:
+    await hass.services.async_call("select", "select_option", {ATTR_ENTITY_ID: entity, "option": option}, blocking=True)
+
+
 async def test_devices_and_unique_ids(hass: HomeAssistant, engine: EngineRig, setup_entry: SetupEntry) -> None:
     entry = await setup_entry()
     instance = engine.instance_id
@@ -45,6 +51,9 @@ async def test_devices_and_unique_ids(hass: HomeAssistant, engine: EngineRig, se
     assert hub is not None
     assert hub.manufacturer == "Vigil NVR"
     assert hub.sw_version == "0.1.0"
+    # A name of its own, not the entry's title (the engine's address): its entity ids carry no IP address.
+    assert hub.name == "Vigil NVR"
+    assert entity_id(hass, engine, "sensor", "storage_used", None) == "sensor.vigil_nvr_storage_used"
     for camera_id, name in ((FRONT, "Front"), (YARD, "Yard")):
         device = devices.async_get_device_by_identifier((DOMAIN, f"{instance}-{camera_id}"), entry.entry_id)
         assert device is not None
@@ -65,10 +74,8 @@ async def test_devices_and_unique_ids(hass: HomeAssistant, engine: EngineRig, se
                 "recording_problem",
                 "events",
                 "event_snapshot",
-                "recording",
                 "motion_detection",
                 "record_mode",
-                "last_event",
                 "bitrate",
                 "frame_rate",
             )
@@ -132,7 +139,6 @@ async def test_motion_follows_the_box(hass: HomeAssistant, engine: EngineRig, se
         start = dt_util.parse_datetime(attributes["start"])
         assert start is not None
         assert abs((dt_util.utcnow() - start).total_seconds()) < 30
-        await wait_state(hass, "sensor.front_last_event", start.replace(microsecond=0).isoformat())
 
         await _switch(hass, detection, False)
         await wait_state(hass, "binary_sensor.front_motion", STATE_OFF)
@@ -158,21 +164,20 @@ async def test_motion_follows_the_box(hass: HomeAssistant, engine: EngineRig, se
     assert image.content_type == "image/jpeg"
 
 
-async def test_record_mode_select_and_switch(hass: HomeAssistant, engine: EngineRig, setup_entry: SetupEntry) -> None:
+async def test_record_mode(hass: HomeAssistant, engine: EngineRig, setup_entry: SetupEntry) -> None:
+    """One control for recording: the record mode (continuous, events only, off)."""
     await setup_entry()
-    select, switch = "select.front_record_mode", "switch.front_recording"
+    select = "select.front_record_mode"
     assert state_of(hass, select).state == "continuous"
-    assert state_of(hass, switch).state == STATE_ON
+    assert state_of(hass, select).attributes["options"] == ["continuous", "events", "off"]
+    assert hass.states.get("switch.front_recording") is None
     try:
-        await hass.services.async_call(
-            "select", "select_option", {ATTR_ENTITY_ID: select, "option": "events"}, blocking=True
-        )
+        await _select(hass, select, "events")
         assert state_of(hass, select).state == "events"
         await wait_engine(engine, FRONT, lambda camera: camera["record_mode"] == "events", "events mode")
 
-        await _switch(hass, switch, False)
+        await _select(hass, select, "off")
         assert state_of(hass, select).state == "off"
-        assert state_of(hass, switch).state == STATE_OFF
         # The engine stops writing footage (no segment ends after the one open when it was told).
         await wait_engine(engine, FRONT, lambda camera: camera["record_mode"] == "off", "off")
         assert state_of(hass, "camera.front").state == "streaming"
@@ -183,13 +188,10 @@ async def test_record_mode_select_and_switch(hass: HomeAssistant, engine: Engine
         # Off is what the user asked for: no recording problem.
         assert state_of(hass, "binary_sensor.front_recording_problem").state == STATE_OFF
 
-        await _switch(hass, switch, True)  # back to the last mode that was not off
-        assert state_of(hass, select).state == "events"
+        await _select(hass, select, "continuous")
         await wait_engine(engine, FRONT, lambda camera: camera["last_segment_end_ms"] > last_end, "footage again")
     finally:
-        await hass.services.async_call(
-            "select", "select_option", {ATTR_ENTITY_ID: select, "option": "continuous"}, blocking=True
-        )
+        await _select(hass, select, "continuous")
     await wait_engine(engine, FRONT, lambda camera: camera["record_mode"] == "continuous", "continuous")
     await wait_state(hass, "camera.front", "recording")
 
@@ -229,11 +231,17 @@ async def test_sensors(hass: HomeAssistant, engine: EngineRig, setup_entry: Setu
         lambda: entry.state is ConfigEntryState.LOADED and hass.states.get("sensor.front_frame_rate"), 10, "reload"
     )
 
-    used = float(state_of(hass, "sensor.vigil_nvr_127_0_0_1_storage_used").state)
-    free = float(state_of(hass, "sensor.vigil_nvr_127_0_0_1_storage_free").state)
-    assert used > 0
-    assert free > 0
-    oldest = dt_util.parse_datetime(state_of(hass, "sensor.vigil_nvr_127_0_0_1_oldest_footage").state)
+    # Sizes of footage: data sizes in bytes, shown in GB with two decimals (26 MB reads 0.03 GB, not 0.0 GB).
+    storage = entry.runtime_data.storage
+    for key, value in (("storage_used", storage.bytes_used), ("storage_free", storage.bytes_free)):
+        state = state_of(hass, f"sensor.vigil_nvr_{key}")
+        assert state.attributes["device_class"] == "data_size"
+        assert state.attributes["unit_of_measurement"] == "GB"
+        assert float(state.state) == pytest.approx(value / 1e9, rel=1e-6)
+        options = registry.async_get(f"sensor.vigil_nvr_{key}")
+        assert options is not None
+        assert options.options["sensor"]["suggested_display_precision"] == 2
+    oldest = dt_util.parse_datetime(state_of(hass, "sensor.vigil_nvr_oldest_footage").state)
     assert oldest is not None
     assert oldest < dt_util.utcnow()
 
@@ -245,3 +253,25 @@ async def test_sensors(hass: HomeAssistant, engine: EngineRig, setup_entry: Setu
     assert 10 <= float(state_of(hass, "sensor.front_frame_rate").state) <= 20
     assert float(state_of(hass, "sensor.front_bitrate").state) > 0
     assert state_of(hass, "sensor.yard_bitrate").state == STATE_UNAVAILABLE
+
+
+async def test_retired_entities_leave_the_registry(hass: HomeAssistant, engine: EngineRig) -> None:
+    """The "Last event" sensor and the "Recording" switch of earlier versions do not stay behind as unavailable."""
+    entry = make_entry(engine)
+    entry.add_to_hass(hass)
+    registry = er.async_get(hass)
+    instance = engine.instance_id
+    retired = [
+        registry.async_get_or_create("sensor", DOMAIN, f"{instance}-{FRONT}-last_event", config_entry=entry),
+        registry.async_get_or_create("switch", DOMAIN, f"{instance}-{FRONT}-recording", config_entry=entry),
+        registry.async_get_or_create("switch", DOMAIN, f"{instance}-{YARD}-recording", config_entry=entry),
+    ]
+    # Another integration's entity with the same key is not ours to remove.
+    foreign = registry.async_get_or_create("switch", "other", f"{instance}-{FRONT}-recording")
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    for old in retired:
+        assert registry.async_get(old.entity_id) is None, old.entity_id
+    assert registry.async_get(foreign.entity_id) is not None
+    assert state_of(hass, "binary_sensor.front_recording_problem").state == STATE_OFF
+    assert state_of(hass, "switch.front_motion_detection").state in (STATE_ON, STATE_OFF)

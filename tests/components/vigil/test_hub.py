@@ -157,7 +157,9 @@ async def test_engine_errors_become_translated_errors(
         patch.object(hub.client, "set_record_mode", side_effect=InvalidMessage("bad answer")),
         pytest.raises(HomeAssistantError) as err,
     ):
-        await hass.services.async_call("switch", "turn_off", {ATTR_ENTITY_ID: "switch.front_recording"}, blocking=True)
+        await hass.services.async_call(
+            "select", "select_option", {ATTR_ENTITY_ID: "select.front_record_mode", "option": "off"}, blocking=True
+        )
     assert err.value.translation_key == "engine_error"
     assert isinstance(translate_error(CommandError("range_too_long", "x")), ServiceValidationError)
     assert isinstance(translate_error(VigilError("x")), HomeAssistantError)

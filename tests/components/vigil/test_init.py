@@ -51,12 +51,15 @@ async def test_refused_token_starts_reauth(hass: HomeAssistant, engine: EngineRi
 
 
 async def test_schema_mismatch_raises_a_repair_issue(hass: HomeAssistant, engine: EngineRig) -> None:
-    """Fault injected: the integration pretends to speak schema 2 (the add-on must be updated), then 0."""
+    """Fault injected: the integration pretends to speak a schema newer than the engine's (the add-on
+    must be updated), then 0 (older than the engine still answers: the integration must be)."""
+    info = engine.get("/api/info")
+    newer = info["schema_version"] + 1
     entry = make_entry(engine)
     entry.add_to_hass(hass)
     issue_id = f"schema_mismatch_{entry.entry_id}"
     registry = ir.async_get(hass)
-    with patch("custom_components.vigil.client.client.SCHEMA_VERSION", 2):
+    with patch("custom_components.vigil.client.client.SCHEMA_VERSION", newer):
         assert not await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_RETRY
     issue = registry.async_get_issue(DOMAIN, issue_id)
@@ -64,9 +67,9 @@ async def test_schema_mismatch_raises_a_repair_issue(hass: HomeAssistant, engine
     assert issue.translation_key == "update_addon"
     assert issue.translation_placeholders == {
         "title": entry.title,
-        "server_schema": "1",
-        "server_min_schema": "1",
-        "client_schema": "2",
+        "server_schema": str(info["schema_version"]),
+        "server_min_schema": str(info["min_schema_version"]),
+        "client_schema": str(newer),
     }
     with patch("custom_components.vigil.client.client.SCHEMA_VERSION", 0):
         await hass.config_entries.async_reload(entry.entry_id)

@@ -67,8 +67,8 @@ async def test_engine_restart_with_other_cameras(
     await wait_state(hass, "camera.front", STATE_UNAVAILABLE)
     for entity in (
         "binary_sensor.front_connectivity",
-        "sensor.vigil_nvr_127_0_0_1_storage_used",
-        "switch.front_recording",
+        "sensor.vigil_nvr_storage_used",
+        "select.front_record_mode",
     ):
         assert state_of(hass, entity).state == STATE_UNAVAILABLE
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -59,6 +61,16 @@ async def test_export_clip_of_a_time_range(
     assert result["media_content_id"] == f"media-source://vigil/{entry.entry_id}/clips/{path.name}"
     assert result["local_media_content_id"] == f"media-source://media_source/local/vigil/clips/{path.name}"
     assert not list(path.parent.glob(".*.part"))
+    # What the media browser shows of it, kept beside it: the camera, the UTC instants, a picture of its start.
+    sidecar = json.loads(await read_file(hass, path.parent / ".vigil" / f"{path.name}.json"))
+    assert sidecar == {
+        "camera_id": FRONT,
+        "camera_name": "Front",
+        "start_ms": round((end - timedelta(seconds=6)).timestamp() * 1000),
+        "end_ms": round(end.timestamp() * 1000),
+        "event_id": None,
+    }
+    assert (await read_file(hass, path.parent / ".vigil" / f"{path.name}.jpg")).startswith(b"\xff\xd8\xff")
 
 
 async def test_manual_event_and_its_clip(
@@ -157,9 +169,34 @@ async def test_snapshot(hass: HomeAssistant, engine: EngineRig, setup_entry: Set
         assert path.parent == media_dir / "vigil" / "snapshots"
         assert (await read_file(hass, path))[:3] == b"\xff\xd8\xff"
         assert result["media_content_id"] == f"media-source://vigil/{entry.entry_id}/snapshots/{path.name}"
+        sidecar = json.loads(await read_file(hass, path.parent / ".vigil" / f"{path.name}.json"))
+        assert (sidecar["camera_id"], sidecar["camera_name"], sidecar["end_ms"]) == (FRONT, "Front", None)
+        assert abs(sidecar["start_ms"] / 1000 - dt_util.utcnow().timestamp()) < 30
     assert first["path"] != second["path"]
+
+    # A description that cannot be written (here: a file where its folder would be) costs the
+    # snapshot nothing: it is listed by its name.
+    await hass.async_add_executor_job(shutil.rmtree, media_dir / "vigil" / "snapshots" / ".vigil")
+    await hass.async_add_executor_job((media_dir / "vigil" / "snapshots" / ".vigil").write_text, "in the way")
+    third = await _call(hass, "snapshot")
+    assert (await read_file(hass, Path(str(third["path"]))))[:3] == b"\xff\xd8\xff"
 
     # The disabled camera has no picture: the user's to fix.
     with pytest.raises(ServiceValidationError) as err:
         await _call(hass, "snapshot", target={ATTR_ENTITY_ID: "camera.yard"})
     assert err.value.translation_key == "camera_disabled"
+
+
+async def test_a_clip_from_before_the_footage_has_no_picture_of_its_start(
+    hass: HomeAssistant, engine: EngineRig, setup_entry: SetupEntry, media_dir: Path
+) -> None:
+    """The engine has no still where there is no footage (its 404): the clip is exported all the same."""
+    await setup_entry()
+    oldest_ms = int(engine.get("/api/storage")["storage"]["oldest_footage_ms"])
+    start = dt_util.utc_from_timestamp((oldest_ms - 30_000) / 1000)
+    result = await _call(hass, "export_clip", {"start": start, "end": start + timedelta(seconds=36)})
+    path = Path(str(result["path"]))
+    assert (await read_file(hass, path))[4:8] == b"ftyp"
+    sidecar = json.loads(await read_file(hass, path.parent / ".vigil" / f"{path.name}.json"))
+    assert sidecar["start_ms"] == oldest_ms - 30_000
+    assert not await hass.async_add_executor_job((path.parent / ".vigil" / f"{path.name}.jpg").exists)

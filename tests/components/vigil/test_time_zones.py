@@ -26,7 +26,6 @@ from custom_components.vigil.timeline import (
     day_bounds,
     format_duration,
     format_offset,
-    holes,
     local_day,
     local_hours,
     parse_day,
@@ -122,12 +121,9 @@ def test_hours_agree_with_the_engine(zone: str, day: date) -> None:
     assert local_day(datetime.fromtimestamp(start.timestamp() - 1, UTC), tz) < day
 
 
-def test_ranges_holes_and_titles() -> None:
+def test_ranges_and_durations() -> None:
     ranges = [(0, 1000), (1500, 3000), (5000, 9000)]
     assert clip_ranges(ranges, 500, 6000) == [(500, 1000), (1500, 3000), (5000, 6000)]
-    assert holes(ranges, 0, 10_000) == [(1000, 1500), (3000, 5000), (9000, 10_000)]
-    assert holes(ranges, 0, 10_000, min_ms=600) == [(3000, 5000), (9000, 10_000)]
-    assert holes([], 0, 10) == [(0, 10)]
     assert [format_duration(ms) for ms in (400, 42_000, 185_000, 720_000, 7_500_000)] == [
         "0 s",
         "42 s",
@@ -231,32 +227,36 @@ async def test_browse_across_berlin_clock_changes(
     entry = await setup_entry(dst_engine)
     base = f"{entry.entry_id}/camera/{DST}"
 
+    # Only the hours with footage: 10 s either side of the change, in the hours it separates.
     spring = await _browse(hass, f"{base}/recordings/2026-03-29")
-    assert len(spring) == 23
-    recorded = [(title, _play_range(content_id)) for content_id, title, can_play in spring if can_play]
-    assert [title.split(" · ")[:2] for title, _span in recorded] == [
-        ["01:00 (+01:00)", "10 s recorded"],
-        ["03:00 (+02:00)", "10 s recorded"],
+    assert [(title, _play_range(content_id)) for content_id, title, _play in spring] == [
+        ("01:00 (+01:00) · 10 s", (_utc("2026-03-29T00:00"), SPRING)),
+        ("03:00 (+02:00) · 10 s", (SPRING, _utc("2026-03-29T02:00"))),
     ]
-    assert [span for _title, span in recorded] == [
-        (_utc("2026-03-29T00:00"), SPRING),
-        (SPRING, _utc("2026-03-29T02:00")),
-    ]
-    assert "gap 01:00:00–01:59:50" in recorded[0][0]
-    assert sum(1 for _id, title, _play in spring if title.endswith("no footage")) == 21
+    assert all(can_play for _id, _title, can_play in spring)
+    # The hour before the change: its footage starts at 01:59:50 local, with no outage before it
+    # (nothing was recorded before: that is no gap).
+    before = await _browse(hass, spring[0][0].removeprefix("media-source://vigil/"))
+    assert [title for _id, title, _play in before] == ["Play from 01:59:50"]
 
     autumn = await _browse(hass, f"{base}/recordings/2026-10-25")
-    assert len(autumn) == 25
-    played = [(title.split(" · ")[0], _play_range(content_id)) for content_id, title, can_play in autumn if can_play]
+    played = [(title, _play_range(content_id)) for content_id, title, _play in autumn]
     assert played == [
-        ("02:00 (+02:00)", (_utc("2026-10-25T00:00"), AUTUMN)),
-        ("02:00 (+01:00)", (AUTUMN, _utc("2026-10-25T02:00"))),
+        ("02:00 (+02:00) · 10 s", (_utc("2026-10-25T00:00"), AUTUMN)),
+        ("02:00 (+01:00) · 10 s", (AUTUMN, _utc("2026-10-25T02:00"))),
     ]
-    assert [title.split(" · ")[2] for _id, title, can_play in autumn if can_play] == ["1 event", "1 event"]
+    # Each of the two 02:00 hours holds its own event (both at 02:30 on the wall clock).
+    for content_id, _title, _play in autumn:
+        details = await _browse(hass, content_id.removeprefix("media-source://vigil/"))
+        assert [title for _id, title, _play in details if not title.startswith("Play from")] == [
+            "02:30:00 · path · 5 s"
+        ]
+    day_node = await async_browse_media(hass, f"media-source://vigil/{base}/recordings/2026-10-25")
+    assert day_node.title == "Dst · Sun 25 Oct 2026 · 20 s recorded · 25-hour day"
 
     # The list of days reaches back two months: October's 25-hour day is in it.
     days = await _browse(hass, f"{base}/recordings")
-    assert [title for _id, title, _play in days] == ["Sun 25 Oct 2026 · 20 s recorded · 25-hour day"]
+    assert [title for _id, title, _play in days] == ["Sun 25 Oct · 20 s"]
 
     # Events by local day: the one at 23:30 UTC on the 28th belongs to the 29th in Berlin.
     event_days = await _browse(hass, f"{base}/events")
@@ -286,8 +286,7 @@ async def test_browse_in_a_half_hour_zone(hass: HomeAssistant, dst_engine: Engin
 
     before = await _browse(hass, f"{base}/2026-06-01")
     after = await _browse(hass, f"{base}/2026-06-02")
-    assert len(before) == len(after) == 24
-    last = [(title.split(" · ")[:2], _play_range(content_id)) for content_id, title, play in before if play]
-    first = [(title.split(" · ")[:2], _play_range(content_id)) for content_id, title, play in after if play]
-    assert last == [(["23:00", "10 s recorded"], (_utc("2026-06-01T17:30"), KOLKATA_MIDNIGHT))]
-    assert first == [(["00:00", "10 s recorded"], (KOLKATA_MIDNIGHT, _utc("2026-06-01T19:30")))]
+    last = [(title, _play_range(content_id)) for content_id, title, play in before if play]
+    first = [(title, _play_range(content_id)) for content_id, title, play in after if play]
+    assert last == [("23:00 · 10 s", (_utc("2026-06-01T17:30"), KOLKATA_MIDNIGHT))]
+    assert first == [("00:00 · 10 s", (KOLKATA_MIDNIGHT, _utc("2026-06-01T19:30")))]

@@ -50,8 +50,10 @@ def test_every_key_the_code_uses_is_translated() -> None:
     assert isinstance(issues, dict)
     selectors = strings["selector"]
     assert isinstance(selectors, dict)
+    devices = strings["device"]
+    assert isinstance(devices, dict)
     for key in used:
-        assert key in exceptions or key in entity_keys or key in issues or key in selectors, key
+        assert key in exceptions or key in entity_keys or key in issues or key in selectors or key in devices, key
     # Issue keys chosen at run time.
     for key in {"camera_offline", "update_addon", "update_integration", "storage_warning", *STORAGE_WARNING_CODES}:
         assert key in issues, key

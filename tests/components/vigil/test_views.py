@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
+from PIL import Image
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.vigil.client import (
@@ -119,6 +121,15 @@ async def test_camera_clip_and_playlist(
     unsigned = await anonymous.get(media[0].split("?")[0], params={"base_ms": "0"})
     assert unsigned.status == 401
 
+    # The footage at one instant, as a JPEG of the width asked for (the media browser's thumbnails).
+    middle = dt_util.utc_from_timestamp((start_ms + end_ms) / 2000).isoformat()
+    response = await client.get(f"{base}/still.jpg", params={"at": middle, "width": "320"})
+    assert response.status == 200, await response.text()
+    assert response.headers["Content-Type"] == "image/jpeg"
+    with Image.open(io.BytesIO(await response.read())) as picture:
+        assert picture.format == "JPEG"
+        assert picture.width == 320
+
 
 async def test_signed_links(
     hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator, engine: EngineRig, setup_entry: SetupEntry
@@ -205,6 +216,14 @@ async def test_errors(
         (f"{base}/cameras/{FRONT}/recordings/1-1/media.m4s", {}, 400, "invalid_argument"),
         (f"{base}/cameras/{FRONT}/recordings/1-1/other.bin", {}, 404, "not_found"),
         (f"{base}/cameras/{FRONT}/recordings/1-1/init.mp4", {}, 404, "no_footage"),
+        (f"{base}/cameras/{FRONT}/still.jpg", {}, 400, "invalid_argument"),
+        (f"{base}/cameras/{FRONT}/still.jpg", {"at": "soon"}, 400, "invalid_argument"),
+        (f"{base}/cameras/{FRONT}/still.jpg", {"at": str(now_ms), "width": "5"}, 400, "invalid_argument"),
+        (f"{base}/cameras/{FRONT}/still.jpg", {"at": str(now_ms), "width": "wide"}, 400, "invalid_argument"),
+        ("/api/vigil/exports/clips/missing.mp4/thumbnail.jpg", {}, 404, "not_found"),
+        ("/api/vigil/exports/clips/missing.mp4/poster.png", {}, 404, "not_found"),
+        ("/api/vigil/exports/elsewhere/missing.mp4/thumbnail.jpg", {}, 404, "not_found"),
+        ("/api/vigil/exports/clips/.hidden.mp4/thumbnail.jpg", {}, 400, "invalid_argument"),
     ]
     for path, params, status, code in cases:
         response = await client.get(path, params=params)
@@ -216,6 +235,10 @@ async def test_errors(
         assert engine.url not in text
         assert str(engine.port) not in text
         assert TOKEN not in text
+
+    # A still of an instant without footage: the engine's 404, passed on.
+    response = await client.get(f"{base}/cameras/{FRONT}/still.jpg", params={"at": "978307200000"})
+    assert response.status == 404, await response.text()
 
     # An entry that is not set up (any more) cannot serve media.
     assert await hass.config_entries.async_unload(entry.entry_id)
