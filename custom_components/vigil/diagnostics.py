@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -30,8 +29,8 @@ def redact_url(url: str) -> str:
 
 def _camera(state: CameraState) -> dict[str, Any]:
     return {
-        "camera": asdict(state.camera),
-        "last_event": asdict(state.last_event) if state.last_event else None,
+        "camera": state.camera.to_dict(),
+        "last_event": state.last_event.to_dict() if state.last_event else None,
         "snapshot_event_id": state.snapshot_event.id if state.snapshot_event else None,
         "not_recording_since_ms": state.not_recording_since_ms,
     }
@@ -49,7 +48,7 @@ def _engine(hub: VigilHub) -> dict[str, Any]:
             "instance_id": info.instance_id,
             "time_zone": info.time_zone,
         },
-        "storage": asdict(hub.storage),
+        "storage": hub.storage.to_dict(),
         "storage_warnings": dict(hub.storage_warnings),
     }
 

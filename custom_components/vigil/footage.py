@@ -17,11 +17,10 @@ Pure: no Home Assistant, UTC milliseconds throughout.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from .client import Camera, Event, InvalidMessage
+from .client import Camera, DaySummary, Event
 from .timeline import clip_ranges, merge_ranges, middle_of, total_ms
 
 # Footage this close together is one stretch (the engine's segments abut to within rounding).
@@ -47,16 +46,19 @@ class Footage:
     indexed_until_ms: int | None  # the end of the newest indexed segment (stills exist before it)
 
     @classmethod
-    def from_summaries(cls, summaries: Iterable[Mapping[str, Any]], camera: Camera, now_ms: int) -> Footage:
+    def from_summaries(cls, summaries: Iterable[DaySummary], camera: Camera, now_ms: int) -> Footage:
         """The footage of the summaries' days; ``camera`` tells whether a segment is being written."""
         recorded: list[tuple[int, int]] = []
         gaps: dict[tuple[int, int], Gap] = {}
         events: dict[str, Event] = {}
         for summary in summaries:
-            recorded.extend(_ranges(summary.get("recorded")))
-            for gap in _gaps(summary.get("gaps")):
-                gaps[(gap.start_ms, gap.end_ms)] = gap
-            for event in _events(summary.get("events")):
+            recorded.extend((span.start_ms, span.end_ms) for span in summary.recorded if span.end_ms > span.start_ms)
+            for outage in summary.gaps:
+                if outage.end_ms > outage.start_ms:
+                    # A gap without a reason still says something.
+                    reason = outage.reason.strip() or "unknown"
+                    gaps[(outage.start_ms, outage.end_ms)] = Gap(outage.start_ms, outage.end_ms, reason)
+            for event in summary.events:
                 events[event.id] = event
         last = camera.last_segment_end_ms
         if camera.recording and last is not None:
@@ -108,36 +110,3 @@ class Footage:
         indexed_end = end_ms if self.indexed_until_ms is None else min(end_ms, self.indexed_until_ms)
         indexed = middle_of(self.recorded_in(start_ms, indexed_end))
         return indexed if indexed is not None else middle_of(self.recorded_in(start_ms, end_ms))
-
-
-def _int_pair(item: Any) -> tuple[int, int] | None:
-    if not isinstance(item, Mapping):
-        return None
-    start, end = item.get("start_ms"), item.get("end_ms")
-    if isinstance(start, int) and isinstance(end, int) and end > start:
-        return start, end
-    return None
-
-
-def _ranges(items: Any) -> list[tuple[int, int]]:
-    return [pair for item in items or () if (pair := _int_pair(item)) is not None]
-
-
-def _gaps(items: Any) -> list[Gap]:
-    found = []
-    for item in items or ():
-        if (pair := _int_pair(item)) is not None:
-            reason = item.get("reason")
-            found.append(Gap(*pair, reason.strip() if isinstance(reason, str) and reason.strip() else "unknown"))
-    return found
-
-
-def _events(items: Any) -> list[Event]:
-    found = []
-    for item in items or ():
-        if isinstance(item, Mapping):
-            try:
-                found.append(Event.from_dict(item))
-            except InvalidMessage:
-                continue  # one malformed event must not hide the day
-    return found

@@ -44,7 +44,7 @@ from .client import (
     SegmentWritten,
     ServerInfo,
     Storage,
-    StorageWarning,
+    StorageWarningChanged,
     Subscription,
     VigilClient,
     VigilError,
@@ -372,7 +372,7 @@ class VigilHub:
                 self._update_camera(
                     event.camera_id, lambda camera: replace(camera, record_mode=mode, motion_enabled=enabled)
                 )
-            case StorageWarning():
+            case StorageWarningChanged():
                 self._on_storage_warning(event)
             case CamerasChanged(cameras=cameras):
                 self._on_cameras_changed(cameras)
@@ -474,8 +474,8 @@ class VigilHub:
             state.snapshot_event = event
             state.snapshot_updated = dt_util.utcnow()
         for listener in list(self._event_listeners.get(event.camera_id, ())):
-            listener(change.name, event)
-        fire_bus_event(self, change.name, event)
+            listener(change.NAME, event)
+        fire_bus_event(self, change.NAME, event)
         self._notify(event.camera_id)
 
     # --- storage warnings ---------------------------------------------------------------------
@@ -485,13 +485,13 @@ class VigilHub:
         """Match the repair issues to the warnings in force (some may have changed while we were away)."""
         current = {warning.code for warning in storage.warnings}
         for code in set(self.storage_warnings) - current:
-            self._on_storage_warning(StorageWarning(code=code, active=False))
+            self._on_storage_warning(StorageWarningChanged(code=code, active=False))
         for warning in storage.warnings:
             if self.storage_warnings.get(warning.code) != warning.message:
-                self._on_storage_warning(warning)
+                self._on_storage_warning(StorageWarningChanged(code=warning.code, message=warning.message))
 
     @callback
-    def _on_storage_warning(self, warning: StorageWarning) -> None:
+    def _on_storage_warning(self, warning: StorageWarningChanged) -> None:
         issue_id = f"{ISSUE_STORAGE}_{warning.code}_{self.entry.entry_id}"
         if not warning.active:
             self.storage_warnings.pop(warning.code, None)

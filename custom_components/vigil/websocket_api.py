@@ -47,7 +47,16 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 
-from .client import CannotConnect, CommandError, ConnectionClosed, NotFoundError, VigilError, datetime_to_ms
+from .client import (
+    CannotConnect,
+    CommandError,
+    ConnectionClosed,
+    DaySummary,
+    Event,
+    NotFoundError,
+    VigilError,
+    datetime_to_ms,
+)
 from .const import DOMAIN
 from .hub import VigilHub
 from .signing import PLAYLIST, THUMBNAIL, camera_path, event_path, sign
@@ -127,49 +136,39 @@ def _engine_error(err: VigilError) -> TargetError:
     return TargetError(ERR_HOME_ASSISTANT_ERROR, "the Vigil engine gave an answer that cannot be used")
 
 
-def _int(item: Any, key: str) -> int | None:
-    value = item.get(key) if isinstance(item, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _items(summary: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    return [item for item in summary.get(key) or [] if isinstance(item, dict)]
-
-
 def timeline_result(
     hass: HomeAssistant,
     target: CameraTarget,
     entity_id: str,
-    summary: dict[str, Any],
+    summary: DaySummary,
     today: date,
     refresh_token_id: str | None,
 ) -> dict[str, Any]:
     """The card's view of a DaySummary: compact ranges, and events with signed thumbnails."""
-    day = parse_day(str(summary.get("date")))
+    day = parse_day(summary.date)
     now = dt_util.utcnow()
     expires = now + LINK_EXPIRY
 
-    def thumbnail(event: dict[str, Any]) -> str | None:
-        if not event.get("has_snapshot") or not isinstance(event.get("id"), str):
+    def thumbnail(event: Event) -> str | None:
+        if not event.has_snapshot:
             return None
-        path = event_path(target.entry_id, event["id"], THUMBNAIL)
+        path = event_path(target.entry_id, event.id, THUMBNAIL)
         return sign(hass, path, LINK_EXPIRY, refresh_token_id=refresh_token_id)
 
     events = [
         {
-            "id": event.get("id"),
-            "kind": event.get("kind"),
-            "label": event.get("label"),
-            "zones": event.get("zones") or [],
-            "start_ms": _int(event, "start_ms"),
-            "end_ms": _int(event, "end_ms"),
-            "pre_ms": _int(event, "pre_ms") or 0,
-            "post_ms": _int(event, "post_ms") or 0,
-            "peak_score": event.get("peak_score"),
+            "id": event.id,
+            "kind": event.kind,
+            "label": event.label,
+            "zones": list(event.zones),
+            "start_ms": event.start_ms,
+            "end_ms": event.end_ms,
+            "pre_ms": event.pre_ms,
+            "post_ms": event.post_ms,
+            "peak_score": event.peak_score,
             "thumbnail": thumbnail(event),
         }
-        for event in _items(summary, "events")
-        if _int(event, "start_ms") is not None
+        for event in summary.events
     ]
     following = day + timedelta(days=1)
     return {
@@ -177,40 +176,32 @@ def timeline_result(
         "camera_id": target.camera_id,
         "name": target.hub.cameras[target.camera_id].camera.name,
         "date": day.isoformat(),
-        "time_zone": summary.get("time_zone"),
-        "start_ms": _int(summary, "start_ms"),
-        "end_ms": _int(summary, "end_ms"),
+        "time_zone": summary.time_zone,
+        "start_ms": summary.start_ms,
+        "end_ms": summary.end_ms,
         "now_ms": datetime_to_ms(now),
         "today": today.isoformat(),
         "previous_date": (day - timedelta(days=1)).isoformat(),
         "next_date": following.isoformat() if following <= today else None,
         "hours": [
             {
-                "start_ms": _int(hour, "start_ms"),
-                "end_ms": _int(hour, "end_ms"),
-                "label": hour.get("label"),
-                "utc_offset": hour.get("utc_offset"),
-                "events": _int(hour, "events") or 0,
-                "recorded_ms": _int(hour, "recorded_ms") or 0,
+                "start_ms": hour.start_ms,
+                "end_ms": hour.end_ms,
+                "label": hour.label,
+                "utc_offset": hour.utc_offset,
+                "events": hour.events,
+                "recorded_ms": hour.recorded_ms,
             }
-            for hour in _items(summary, "hours")
+            for hour in summary.hours
         ],
         # [start, end] pairs: a day of 10 s segments is a few ranges, but keep them small anyway.
-        "recorded": [
-            [start, end]
-            for item in _items(summary, "recorded")
-            if (start := _int(item, "start_ms")) is not None and (end := _int(item, "end_ms")) is not None
-        ],
-        "recorded_ms": _int(summary, "recorded_ms") or 0,
+        "recorded": [[footage.start_ms, footage.end_ms] for footage in summary.recorded],
+        "recorded_ms": summary.recorded_ms,
         # The last range is the segment being written (engines that say so): its end is "now".
-        "live": summary.get("live") is True,
-        "gaps": [
-            {"start_ms": start, "end_ms": end, "reason": str(item.get("reason") or "")}
-            for item in _items(summary, "gaps")
-            if (start := _int(item, "start_ms")) is not None and (end := _int(item, "end_ms")) is not None
-        ],
+        "live": summary.live,
+        "gaps": [{"start_ms": gap.start_ms, "end_ms": gap.end_ms, "reason": gap.reason} for gap in summary.gaps],
         "events": events,
-        "events_truncated": bool(summary.get("events_truncated")),
+        "events_truncated": summary.events_truncated,
         "links_expire_ms": datetime_to_ms(expires),
     }
 
@@ -239,7 +230,7 @@ async def ws_timeline(hass: HomeAssistant, connection: ActiveConnection, msg: di
     except TargetError as err:
         connection.send_error(msg["id"], err.code, err.message)
         return
-    result = timeline_result(hass, target, entity_id, dict(summary), today, connection.refresh_token_id)
+    result = timeline_result(hass, target, entity_id, summary, today, connection.refresh_token_id)
     connection.send_result(msg["id"], result)
 
 

@@ -1,9 +1,10 @@
 """Test clients for the engine API: a WebSocket client on its own thread (for plain, synchronous tests
-and module-scoped fixtures) and a checker of message shapes against the protocol's tables."""
+and module-scoped fixtures) and a checker of message shapes against the protocol models' JSON Schema."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import threading
@@ -13,7 +14,8 @@ from typing import Any
 
 import aiohttp
 
-from vigil_engine.api.messages import OBJECTS
+from vigil_engine.api.json_schema import COMPONENTS, json_schemas
+from vigil_engine.protocol import COMMANDS, ENVELOPES, EVENTS, OBJECTS, Model
 
 Message = dict[str, Any]
 
@@ -126,36 +128,72 @@ class WsClient:
             self._thread.join(5)
 
 
-def shape_errors(value: Any, type_: str, where: str = "") -> list[str]:
-    """What in ``value`` does not match ``type_`` (as written in the protocol tables); [] if all does."""
+@functools.cache
+def _schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schema of every shape the engine sends (every field required), by model name."""
+    sent = [*OBJECTS.values(), *(c.result for c in COMMANDS.values()), *EVENTS.values(), *ENVELOPES.values()]
+    return json_schemas(sent)
+
+
+def _schema_of(type_: str | type[Model]) -> dict[str, Any]:
+    """A model's schema, or that of a type as the protocol document writes it (``array of Event``)."""
+    if not isinstance(type_, str):
+        return {"$ref": f"{COMPONENTS}/{type_.__name__}"}
     if type_.endswith(" or null"):
-        if value is None:
-            return []
-        return shape_errors(value, type_.removesuffix(" or null"), where)
+        return {"anyOf": [_schema_of(type_.removesuffix(" or null")), {"type": "null"}]}
     if type_.startswith("array of "):
-        if not isinstance(value, list):
-            return [f"{where}: expected an array, got {value!r}"]
-        inner = type_.removeprefix("array of ")
-        return [e for i, item in enumerate(value) for e in shape_errors(item, inner, f"{where}[{i}]")]
-    if type_ in OBJECTS:
-        return fields_errors(value, OBJECTS[type_], where)
-    checks: dict[str, Callable[[Any], bool]] = {
-        "string": lambda v: isinstance(v, str),
-        "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-        "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-        "boolean": lambda v: isinstance(v, bool),
-        "object": lambda v: isinstance(v, dict),
-    }
-    return [] if checks[type_](value) else [f"{where}: expected {type_}, got {value!r}"]
+        return {"type": "array", "items": _schema_of(type_.removeprefix("array of "))}
+    if type_ in _schemas():
+        return {"$ref": f"{COMPONENTS}/{type_}"}
+    return {"type": type_}
 
 
-def fields_errors(value: Any, fields: tuple[tuple[str, str], ...], where: str = "") -> list[str]:
-    if not isinstance(value, dict):
-        return [f"{where}: expected an object, got {value!r}"]
-    names = [name for name, _type in fields]
-    errors = [f"{where}: unexpected field {k!r}" for k in value if k not in names]
-    errors += [f"{where}: missing field {k!r}" for k in names if k not in value]
-    for name, type_ in fields:
-        if name in value:
-            errors += shape_errors(value[name], type_, f"{where}.{name}")
-    return errors
+_SCALARS: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+}
+
+
+def _errors(value: Any, schema: dict[str, Any], where: str) -> list[str]:
+    """What in ``value`` does not match ``schema`` (the subset the models' schemas use), strictly:
+    an object has exactly its properties, each present."""
+    if "$ref" in schema:
+        return _errors(value, _schemas()[schema["$ref"].rsplit("/", 1)[1]], where)
+    if "anyOf" in schema:
+        found = [_errors(value, option, where) for option in schema["anyOf"]]
+        return [] if [] in found else min(found, key=len)
+    if "const" in schema:
+        return [] if value == schema["const"] else [f"{where}: expected {schema['const']!r}, got {value!r}"]
+    kind = schema["type"]
+    if not _SCALARS[kind](value):
+        return [f"{where}: expected {kind}, got {value!r}"]
+    if "enum" in schema and value not in schema["enum"]:
+        return [f"{where}: expected one of {schema['enum']}, got {value!r}"]
+    if kind == "array":
+        return [e for i, item in enumerate(value) for e in _errors(item, schema["items"], f"{where}[{i}]")]
+    if kind == "object" and "properties" in schema:
+        names = schema["properties"]
+        errors = [f"{where}: unexpected field {k!r}" for k in value if k not in names]
+        errors += [f"{where}: missing field {k!r}" for k in schema.get("required", ()) if k not in value]
+        for name, prop in names.items():
+            if name in value:
+                errors += _errors(value[name], prop, f"{where}.{name}")
+        return errors
+    return []
+
+
+def shape_errors(value: Any, type_: str | type[Model], where: str = "") -> list[str]:
+    """What in ``value`` does not match ``type_`` (a model, or a type as the protocol document writes it,
+    e.g. ``array of Camera``); [] if all does. Checked against the models' JSON Schema, by this module's
+    own reading of it (not by the models' parser)."""
+    return _errors(value, _schema_of(type_), where)
+
+
+def fields_errors(value: Any, model: type[Model], where: str = "") -> list[str]:
+    """What in ``value`` does not match the model's fields: none missing, none more, each of its type."""
+    return shape_errors(value, model, where)

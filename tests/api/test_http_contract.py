@@ -14,7 +14,7 @@ import pytest
 
 from tests.api.client import fields_errors, shape_errors
 from tests.api.conftest import Live
-from vigil_engine.api.messages import SERVER_INFO
+from vigil_engine.protocol import ServerInfo
 
 FPS = 15
 FRAME_MS = 1000 / FPS
@@ -41,7 +41,7 @@ def _motion_event(live: Live) -> dict[str, Any]:
 
 
 def test_json_endpoints_have_their_documented_shapes(live: Live) -> None:
-    assert fields_errors(_json(live, "/api/info"), SERVER_INFO) == []
+    assert fields_errors(_json(live, "/api/info"), ServerInfo) == []
     assert shape_errors(_json(live, "/api/cameras")["cameras"], "array of Camera") == []
     assert shape_errors(_json(live, "/api/cameras/front")["camera"], "Camera") == []
     assert shape_errors(_json(live, "/api/storage")["storage"], "Storage") == []

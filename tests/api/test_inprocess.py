@@ -18,10 +18,10 @@ from tests.support.media import make_clip
 from vigil_engine.api import server as api_server
 from vigil_engine.api import websocket as api_websocket
 from vigil_engine.api.auth import TOKEN_FILE, load_or_create_token
-from vigil_engine.api.messages import CLOSE_TOO_SLOW, EVENTS
 from vigil_engine.api.server import ApiServer
 from vigil_engine.config import parse_config
 from vigil_engine.engine import Engine
+from vigil_engine.protocol import CLOSE_TOO_SLOW, EVENTS
 
 
 def _config(tmp_path: Path, clip: Path, **extra: Any) -> Any:

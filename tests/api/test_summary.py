@@ -72,7 +72,7 @@ def test_days_and_hours_across_clock_changes(
     index.add_gap(GapRecord("cam", gap_at, gap_at + HOUR // 3, "camera offline"))
     event = EventRecord("a" * 32, "cam", "motion", start + 90 * 60_000, start + 95 * 60_000, 5000, 5000, ("yard",))
     index.save_event(event, None)
-    summary = day_summary(index, "cam", day, tz, zone)
+    summary = day_summary(index, "cam", day, tz, zone).to_dict()
     assert shape_errors(summary, "DaySummary") == []
     assert (summary["start_ms"], summary["end_ms"]) == (start, end)
     assert len(summary["hours"]) == hours

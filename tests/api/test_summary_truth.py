@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import statistics
 import time
 from collections.abc import Iterator
@@ -24,11 +23,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.api.api_rig import ApiRig, start_engine
+from tests.api.busy_day import write_busy_day
 from tests.api.client import shape_errors
 from tests.api.conftest import Live
 from vigil_engine.api.summary import Writing, day_bounds, day_summary
 from vigil_engine.storage.index import GapRecord, Index, SegmentRecord
-from vigil_engine.storage.layout import segment_path
 
 HOUR = 3_600_000
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -60,7 +59,7 @@ def test_gaps_are_real_outages_after_the_first_footage(index: Index) -> None:
     for second in range(1, 6):
         index.add_gap(GapRecord("cam", outage, outage + second * 1000, "engine was not running"))
     _footage(index, outage + 5000, outage + 2 * HOUR)
-    summary = day_summary(index, "cam", DAY, BERLIN, "Europe/Berlin")
+    summary = day_summary(index, "cam", DAY, BERLIN, "Europe/Berlin").to_dict()
     assert shape_errors(summary, "DaySummary") == []
     assert summary["gaps"] == [{"start_ms": outage, "end_ms": outage + 5000, "reason": "engine was not running"}]
     assert summary["recorded"] == [
@@ -76,19 +75,19 @@ def test_the_segment_being_written_is_footage_not_a_hole(index: Index) -> None:
     indexed_end = start + 10 * HOUR + 30 * 60_000  # 10:30 local: the last indexed segment ends
     _footage(index, start + 10 * HOUR, indexed_end)
     writing = Writing(indexed_end, indexed_end + 7_345)  # its newest complete fragment ends 7.3 s in
-    summary = day_summary(index, "cam", DAY, BERLIN, "Europe/Berlin", writing)
+    summary = day_summary(index, "cam", DAY, BERLIN, "Europe/Berlin", writing).to_dict()
     assert summary["recorded"] == [{"start_ms": start + 10 * HOUR, "end_ms": indexed_end + 7_345}]
     assert summary["live"] is True
     assert summary["gaps"] == []  # neither the hours before the first footage nor the open segment
     hour = next(h for h in summary["hours"] if h["start_ms"] <= indexed_end < h["end_ms"])
     assert hour["recorded_ms"] == 30 * 60_000 + 7_345
     # Another day does not grow: it is not live, and holds none of it.
-    other = day_summary(index, "cam", DAY - timedelta(days=1), BERLIN, "Europe/Berlin", writing)
+    other = day_summary(index, "cam", DAY - timedelta(days=1), BERLIN, "Europe/Berlin", writing).to_dict()
     assert (other["live"], other["recorded"], other["gaps"]) == (False, [], [])
     # Recording resumed after an outage: the open segment starts where the gap ends.
     index.add_gap(GapRecord("cam", indexed_end, indexed_end + 60_000, "camera offline"))
     resumed = Writing(indexed_end + 60_000, indexed_end + 61_000)
-    summary = day_summary(index, "cam", DAY, BERLIN, "Europe/Berlin", resumed)
+    summary = day_summary(index, "cam", DAY, BERLIN, "Europe/Berlin", resumed).to_dict()
     assert summary["recorded"][-1] == {"start_ms": indexed_end + 60_000, "end_ms": indexed_end + 61_000}
     assert summary["live"] is True
     assert summary["gaps"] == [{"start_ms": indexed_end, "end_ms": indexed_end + 60_000, "reason": "camera offline"}]
@@ -137,41 +136,7 @@ def test_the_engine_summary_reaches_the_segment_being_written(live: Live) -> Non
 def busy_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ApiRig, date]]:
     """An engine whose index holds yesterday: 8,640 segments of 10 s (their files exist), 500 events, 20 gaps."""
     workdir = tmp_path_factory.mktemp("summary-speed")
-    storage = workdir / "engine" / "storage"
-    recordings = storage / "recordings"
-    day = datetime.now(UTC).date() - timedelta(days=1)
-    start, end = day_bounds(day, ZoneInfo("UTC"))
-    index, _ = Index.open(storage / "vigil.db")
-    index.upsert_camera("cam", "Busy", start)
-    index.close()
-    conn = sqlite3.connect(storage / "vigil.db")
-    segments, events, gaps = [], [], []
-    for number, t in enumerate(range(start, end, 10_000)):
-        path = segment_path(recordings, "cam", t)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch()
-        if number % 432 == 200:
-            gaps.append(("cam", t + 8_000, t + 10_000, "camera offline"))  # 20 outages of 2 s
-            end_ms = t + 8_000
-        else:
-            end_ms = t + 10_000
-        segments.append(("cam", t, end_ms, end_ms - t, 1000, path.relative_to(recordings).as_posix(), 150))
-    for number in range(500):
-        at = start + number * 172_000
-        events.append((f"{number:032x}", "cam", "motion", at, at + 20_000, 5000, 5000, '["yard"]', 0.2))
-    with conn:
-        conn.executemany(
-            "INSERT INTO segments (camera_id, start_ms, end_ms, duration_ms, bytes, path, frames)"
-            " VALUES (?,?,?,?,?,?,?)",
-            segments,
-        )
-        conn.executemany("INSERT INTO gaps (camera_id, start_ms, end_ms, reason) VALUES (?,?,?,?)", gaps)
-        conn.executemany(
-            "INSERT INTO events (id, camera_id, kind, start_ms, end_ms, pre_ms, post_ms, zones, peak_score)"
-            " VALUES (?,?,?,?,?,?,?,?,?)",
-            events,
-        )
-    conn.close()
+    day = write_busy_day(workdir / "engine" / "storage")
     rig = start_engine(
         workdir / "engine", [{"id": "cam", "name": "Busy", "url": "demo://", "enabled": False, "retention_days": 30}]
     )

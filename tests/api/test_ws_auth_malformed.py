@@ -19,7 +19,7 @@ import pytest
 
 from tests.api.inprocess_api import TOKEN, api_server
 from tests.support.media import make_clip
-from vigil_engine.api.messages import CLOSE_UNAUTHORIZED, MAX_MESSAGE_BYTES
+from vigil_engine.protocol import CLOSE_UNAUTHORIZED, MAX_MESSAGE_BYTES
 
 TEXT = aiohttp.WSMsgType.TEXT
 BINARY = aiohttp.WSMsgType.BINARY

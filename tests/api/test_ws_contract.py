@@ -11,8 +11,8 @@ import pytest
 
 from tests.api.client import WsClient, fields_errors, shape_errors
 from tests.api.conftest import CAMERA_PASSWORD, CAMERA_USER, TOKEN, Live
-from vigil_engine.api.messages import COMMANDS, ENVELOPES, EVENTS, SCHEMA_VERSION
 from vigil_engine.api.websocket import HANDLERS
+from vigil_engine.protocol import COMMANDS, ENVELOPES, EVENTS, SCHEMA_VERSION
 
 
 def _check_result(command: str, result: dict[str, object]) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from vigil_engine.config import CameraConfig, ConfigError
 from vigil_engine.engine import CameraExistsError, ConfigCameraError
+from vigil_engine.protocol import AddedCamera, CameraIdResult, Model
 from vigil_engine.redact import redact
 
 from . import params, queries
@@ -21,7 +22,7 @@ from .errors import ApiError, invalid
 if TYPE_CHECKING:
     from .websocket import Connection
 
-Handler = Callable[["Connection", dict[str, Any]], Awaitable[dict[str, Any]]]
+Handler = Callable[["Connection", dict[str, Any]], Awaitable[Model]]
 
 # The config file's camera keys, less those for replaying files (``realtime``, ``loop``).
 CAMERA_KEYS = frozenset(
@@ -70,7 +71,7 @@ def _entry(value: Any) -> dict[str, Any]:
     return value
 
 
-async def _add_camera(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
+async def _add_camera(conn: Connection, args: dict[str, Any]) -> AddedCamera:
     entry = _entry(args.get("camera"))
     try:
         camera_id = await conn.ctx.engine.add_camera(entry, check=_check_onvif)
@@ -78,16 +79,16 @@ async def _add_camera(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
         raise invalid(redact(str(err))) from None
     except CameraExistsError as err:
         raise ApiError("camera_exists", str(err)) from None
-    return {"camera": queries.camera(conn.ctx, camera_id)}
+    return AddedCamera(camera=queries.camera(conn.ctx, camera_id))
 
 
-async def _remove_camera(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
+async def _remove_camera(conn: Connection, args: dict[str, Any]) -> CameraIdResult:
     camera_id = conn.ctx.require_camera(params.camera_id(args.get("camera_id")))
     try:
         await conn.ctx.engine.remove_camera(camera_id)
     except ConfigCameraError as err:
         raise ApiError("camera_in_config", str(err)) from None
-    return {"camera_id": camera_id}
+    return CameraIdResult(camera_id=camera_id)
 
 
 CAMERA_HANDLERS: dict[str, Handler] = {"add_camera": _add_camera, "remove_camera": _remove_camera}

@@ -1,4 +1,5 @@
-"""Typed API errors: a stable code, an HTTP status and a message fit to show a user.
+"""Typed API errors: a stable code (``vigil_engine.protocol.ERROR_CODES``), its HTTP status and a message fit
+to show a user.
 
 Every failure a client can see is one of these; anything else is logged in full and
 answered as ``internal_error`` with no details (no stack trace, path or credential).
@@ -6,33 +7,7 @@ answered as ``internal_error`` with no details (no stack trace, path or credenti
 
 from __future__ import annotations
 
-from typing import Any
-
-# code -> HTTP status. The WebSocket uses the same codes (docs/api/websocket.md).
-ERROR_CODES: dict[str, int] = {
-    "unauthorized": 401,
-    "forbidden": 403,
-    "invalid_message": 400,
-    "unknown_command": 400,
-    "invalid_argument": 400,
-    "too_many_requests": 429,
-    "range_too_long": 400,
-    "camera_not_found": 404,
-    "event_not_found": 404,
-    "no_snapshot": 404,
-    "no_footage": 404,
-    "not_found": 404,
-    "method_not_allowed": 405,
-    "event_state": 409,
-    "camera_unavailable": 409,
-    "camera_exists": 409,
-    "camera_in_config": 409,
-    "camera_error": 502,
-    "camera_auth_failed": 502,
-    "camera_unreachable": 502,
-    "range_not_satisfiable": 416,
-    "internal_error": 500,
-}
+from vigil_engine.protocol import ERROR_CODES, Error
 
 
 class ApiError(Exception):
@@ -48,10 +23,10 @@ class ApiError(Exception):
 
     @property
     def status(self) -> int:
-        return ERROR_CODES[self.code]
+        return ERROR_CODES[self.code].status
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message}
+    def as_model(self) -> Error:
+        return Error(code=self.code, message=self.message)
 
 
 def invalid(message: str) -> ApiError:

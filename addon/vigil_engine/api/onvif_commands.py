@@ -15,6 +15,15 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from vigil_engine.engine import CameraUnavailableError
+from vigil_engine.protocol import (
+    CameraIdResult,
+    DiscoveredDevice,
+    DiscoveredDevices,
+    Model,
+    Preset,
+    PresetResult,
+    Presets,
+)
 
 from . import params
 from .errors import ApiError, invalid
@@ -24,7 +33,7 @@ if TYPE_CHECKING:
 
     from .websocket import Connection
 
-Handler = Callable[["Connection", dict[str, Any]], Awaitable[dict[str, Any]]]
+Handler = Callable[["Connection", dict[str, Any]], Awaitable[Model]]
 
 DEFAULT_DISCOVERY_S = 3.0
 MAX_DISCOVERY_S = 15.0
@@ -69,7 +78,7 @@ async def _ask(request: Awaitable[Any]) -> Any:
         raise ApiError("camera_unavailable" if err.kind == "not_supported" else "camera_error", str(err)) from None
 
 
-async def _discover(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
+async def _discover(conn: Connection, args: dict[str, Any]) -> DiscoveredDevices:
     from vigil_engine.onvif.discovery import DISCOVERY_PORT, discover  # noqa: PLC0415
 
     seconds = _optional_number(args, "seconds", 0.5, MAX_DISCOVERY_S, DEFAULT_DISCOVERY_S)
@@ -87,10 +96,10 @@ async def _discover(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
         if not 1 <= target[1] <= 65535:
             raise invalid("address: the port must be from 1 to 65535")
     devices = await discover(seconds, target)
-    return {"devices": [device.as_dict() for device in devices]}
+    return DiscoveredDevices(devices=tuple(DiscoveredDevice.parse(device.as_dict()) for device in devices))
 
 
-async def _ptz_move(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
+async def _ptz_move(conn: Connection, args: dict[str, Any]) -> CameraIdResult:
     pan = _optional_number(args, "pan", -1, 1, 0.0)
     tilt = _optional_number(args, "tilt", -1, 1, 0.0)
     zoom = _optional_number(args, "zoom", -1, 1, 0.0)
@@ -110,35 +119,35 @@ async def _ptz_move(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
         task = asyncio.create_task(stop_later())
         _STOPS.add(task)
         task.add_done_callback(_STOPS.discard)
-    return {"camera_id": camera_id}
+    return CameraIdResult(camera_id=camera_id)
 
 
-async def _ptz_stop(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
+async def _ptz_stop(conn: Connection, args: dict[str, Any]) -> CameraIdResult:
     camera_id, device = _ptz_device(conn, args)
     await _ask(device.stop())
-    return {"camera_id": camera_id}
+    return CameraIdResult(camera_id=camera_id)
 
 
-async def _ptz_zoom(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
+async def _ptz_zoom(conn: Connection, args: dict[str, Any]) -> CameraIdResult:
     zoom = _number(args.get("zoom"), "zoom", -1, 1)
     camera_id, device = _ptz_device(conn, args)
     await _ask(device.relative_zoom(zoom))
-    return {"camera_id": camera_id}
+    return CameraIdResult(camera_id=camera_id)
 
 
-async def _ptz_goto_preset(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
+async def _ptz_goto_preset(conn: Connection, args: dict[str, Any]) -> PresetResult:
     preset = args.get("preset")
     if not isinstance(preset, str) or not 1 <= len(preset) <= 64 or not preset.isprintable():
         raise invalid("preset: expected a preset token (1-64 characters)")
     camera_id, device = _ptz_device(conn, args)
     await _ask(device.goto_preset(preset))
-    return {"camera_id": camera_id, "preset": preset}
+    return PresetResult(camera_id=camera_id, preset=preset)
 
 
-async def _ptz_presets(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
+async def _ptz_presets(conn: Connection, args: dict[str, Any]) -> Presets:
     camera_id, device = _ptz_device(conn, args)
     presets = await _ask(device.presets())
-    return {"camera_id": camera_id, "presets": [{"token": p.token, "name": p.name} for p in presets]}
+    return Presets(camera_id=camera_id, presets=tuple(Preset(token=p.token, name=p.name) for p in presets))
 
 
 ONVIF_HANDLERS: dict[str, Handler] = {

@@ -1,8 +1,10 @@
 """The OpenAPI 3.1 description of the HTTP endpoints, built from the same tables the server uses.
 
-``python -m vigil_engine.api.openapi`` prints it; ``docs/api/openapi.json`` is that output
-(the test suite checks it is current, that it lists exactly the server's routes, and fuzzes
-the server from it with schemathesis).
+Its component schemas are the protocol's models (``vigil_engine.protocol``, as ``json_schema`` makes them):
+the objects and the answers of the JSON endpoints. ``python -m vigil_engine.api.openapi`` prints
+it; ``docs/api/openapi.json`` is that output (``scripts/sync-protocol`` writes it; the test suite
+checks it is current, that it lists exactly the server's routes, and fuzzes the server from it
+with schemathesis).
 """
 
 from __future__ import annotations
@@ -11,41 +13,52 @@ import json
 from typing import Any
 
 from vigil_engine import __version__
+from vigil_engine.protocol import (
+    ERROR_CODES,
+    OBJECTS,
+    CameraList,
+    CameraResult,
+    DaySummaryResult,
+    ErrorBody,
+    EventPage,
+    EventResult,
+    Model,
+    ServerInfo,
+    StorageResult,
+)
 
 from . import hls, live, still
 from .admission import MAX_UNTRUSTED_PER_ADDRESS
-from .errors import ERROR_CODES
 from .fdbudget import MAX_CONNECTIONS
-from .messages import OBJECTS, SERVER_INFO, Fields
+from .json_schema import COMPONENTS, json_schemas
 from .params import EVENT_KINDS, MAX_TIME_MS, MAX_WIDTH, MIN_WIDTH, TIME_ZONE
 from .protocol import HEAD_TIMEOUT_S, KEEPALIVE_TIMEOUT_S
 from .queries import MAX_PAGE
 
-_SCALARS = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean", "object": "object"}
+# The answers of the JSON endpoints, besides the objects they hold.
+ANSWERS: tuple[type[Model], ...] = (
+    ServerInfo,
+    CameraList,
+    CameraResult,
+    EventPage,
+    EventResult,
+    StorageResult,
+    DaySummaryResult,
+    ErrorBody,
+)
 
 
-def type_schema(type_: str) -> dict[str, Any]:
-    """JSON Schema of a type written as in the protocol document."""
-    if type_.endswith(" or null"):
-        inner = type_schema(type_.removesuffix(" or null"))
-        return {"anyOf": [inner, {"type": "null"}]}
-    if type_.startswith("array of "):
-        return {"type": "array", "items": type_schema(type_.removeprefix("array of "))}
-    if type_ in OBJECTS:
-        return {"$ref": f"#/components/schemas/{type_}"}
-    return {"type": _SCALARS[type_]}
+def component_schemas() -> dict[str, Any]:
+    """The protocol's objects and the JSON answers, as component schemas (error codes listed)."""
+    schemas = json_schemas([*OBJECTS.values(), *ANSWERS])
+    error = schemas["Error"]
+    code = {**error["properties"]["code"], "enum": sorted(ERROR_CODES)}
+    schemas["Error"] = {**error, "properties": {**error["properties"], "code": code}}
+    return schemas
 
 
-def object_schema(fields: Fields) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {name: type_schema(type_) for name, type_ in fields},
-        "required": [name for name, _type in fields],
-    }
-
-
-def _wrapped(name: str, type_: str) -> dict[str, Any]:
-    return object_schema(((name, type_),))
+def _ref(model: type[Model]) -> dict[str, str]:
+    return {"$ref": f"{COMPONENTS}/{model.__name__}"}
 
 
 _CAMERA_ID = {
@@ -124,7 +137,7 @@ _END = _time("end_ms", "End of the range (exclusive): UTC milliseconds since the
 def _error(description: str) -> dict[str, Any]:
     return {
         "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+        "content": {"application/json": {"schema": _ref(ErrorBody)}},
     }
 
 
@@ -222,34 +235,19 @@ _CONNECTIONS = (
 
 
 def build_spec() -> dict[str, Any]:
-    schemas: dict[str, Any] = {name: object_schema(fields) for name, fields in OBJECTS.items()}
-    schemas["ErrorBody"] = {
-        "type": "object",
-        "properties": {
-            "error": {
-                "type": "object",
-                "properties": {"code": {"type": "string", "enum": sorted(ERROR_CODES)}, "message": {"type": "string"}},
-                "required": ["code", "message"],
-            }
-        },
-        "required": ["error"],
-    }
-    schemas["ServerInfo"] = object_schema(SERVER_INFO)
     paths: dict[str, Any] = {
         "/api/health": _HEALTH,
         "/api/info": _get(
             "Server info",
             [],
-            _json("The same as the WebSocket's `server_info` message.", {"$ref": "#/components/schemas/ServerInfo"}),
+            _json("The same as the WebSocket's `server_info` message (without `type`).", _ref(ServerInfo)),
             "engine",
         ),
-        "/api/cameras": _get(
-            "List cameras", [], _json("Every camera.", _wrapped("cameras", "array of Camera")), "cameras"
-        ),
+        "/api/cameras": _get("List cameras", [], _json("Every camera.", _ref(CameraList)), "cameras"),
         "/api/cameras/{camera_id}": _get(
             "Get camera",
             [_CAMERA_ID],
-            _json("The camera.", _wrapped("camera", "Camera"), "camera_not_found"),
+            _json("The camera.", _ref(CameraResult), "camera_not_found"),
             "cameras",
         ),
         "/api/cameras/{camera_id}/snapshot.jpg": _get(
@@ -372,7 +370,7 @@ def build_spec() -> dict[str, Any]:
                     "default: the engine's.",
                 },
             ],
-            _json("What was recorded that day.", _wrapped("summary", "DaySummary"), "camera_not_found"),
+            _json("What was recorded that day.", _ref(DaySummaryResult), "camera_not_found"),
             "recordings",
         ),
         "/api/events": _get(
@@ -414,15 +412,11 @@ def build_spec() -> dict[str, Any]:
                     "description": "`next_cursor` of the previous page.",
                 },
             ],
-            _json(
-                "Events, newest first.",
-                object_schema((("events", "array of Event"), ("next_cursor", "string or null"))),
-                "camera_not_found",
-            ),
+            _json("Events, newest first.", _ref(EventPage), "camera_not_found"),
             "events",
         ),
         "/api/events/{event_id}": _get(
-            "Get event", [_EVENT_ID], _json("The event.", _wrapped("event", "Event"), "event_not_found"), "events"
+            "Get event", [_EVENT_ID], _json("The event.", _ref(EventResult), "event_not_found"), "events"
         ),
         "/api/events/{event_id}/snapshot.jpg": _get(
             "Event snapshot",
@@ -453,7 +447,7 @@ def build_spec() -> dict[str, Any]:
         "/api/storage": _get(
             "Storage status",
             [],
-            _json("The storage volume and retention status.", _wrapped("storage", "Storage")),
+            _json("The storage volume and retention status.", _ref(StorageResult)),
             "engine",
         ),
         "/api/openapi.json": _get(
@@ -479,7 +473,7 @@ def build_spec() -> dict[str, Any]:
         "security": [{"bearer": []}, {"signedPath": []}],
         "paths": paths,
         "components": {
-            "schemas": schemas,
+            "schemas": component_schemas(),
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "The engine's API token."},
                 "signedPath": {

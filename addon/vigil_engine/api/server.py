@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from vigil_engine.protocol import Error, ErrorBody
+
 from . import media, rest, websocket
 from .admission import Admission, Caps
 from .auth import SIGNATURE_PARAM, Signer, bearer, load_or_create_token, token_matches
@@ -79,7 +81,7 @@ ROUTES: tuple[tuple[str, Handler], ...] = (
 
 
 def _error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
-    body = json.dumps({"error": {"code": code, "message": message}})
+    body = json.dumps(ErrorBody(error=Error(code=code, message=message)).to_dict())
     response = web.Response(text=body, status=status, content_type="application/json", headers=headers)
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="vigil"'

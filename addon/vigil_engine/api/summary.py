@@ -28,12 +28,12 @@ import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
+from vigil_engine.protocol import DaySummary, Gap, Hour, Range
 from vigil_engine.storage.index import Index, SegmentRecord
 
-from .messages import project
+from . import wire
 from .reads import IndexReader
 
 # Footage with holes no longer than this counts as continuous (rounding between segments).
@@ -120,7 +120,7 @@ def day_summary(
     zone_name: str,
     writing: Writing | None = None,
     reader: IndexReader | None = None,
-) -> dict[str, Any]:
+) -> DaySummary:
     """The camera's day. ``writing``: the segment being written, if the camera records now;
     ``reader``: the API's read connection (without one, a connection is opened for this call)."""
     own_reader = reader is None
@@ -147,32 +147,31 @@ def day_summary(
     truncated = len(found) > MAX_EVENTS
     events = list(reversed(found[:MAX_EVENTS]))
     starts = sorted(e.start_ms for e in events)
-    hours = []
-    for h_start, h_end, label, offset in local_hours(start, end, zone):
-        hours.append(
-            {
-                "start_ms": h_start,
-                "end_ms": h_end,
-                "label": label,
-                "utc_offset": offset,
-                "recorded_ms": sum(b - a for a, b in _clip(recorded, h_start, h_end)),
-                "events": bisect.bisect_left(starts, h_end) - bisect.bisect_left(starts, h_start),
-            }
+    hours = tuple(
+        Hour(
+            start_ms=h_start,
+            end_ms=h_end,
+            label=label,
+            utc_offset=offset,
+            recorded_ms=sum(b - a for a, b in _clip(recorded, h_start, h_end)),
+            events=bisect.bisect_left(starts, h_end) - bisect.bisect_left(starts, h_start),
         )
-    return {
-        "camera_id": camera_id,
-        "date": day.isoformat(),
-        "time_zone": zone_name,
-        "start_ms": start,
-        "end_ms": end,
-        "recorded": [{"start_ms": a, "end_ms": b} for a, b in recorded],
-        "recorded_ms": sum(b - a for a, b in recorded),
-        "live": live,
-        "gaps": [{"start_ms": a, "end_ms": b, "reason": reason} for a, b, reason in gaps],
-        "events": project([e.as_dict() for e in events], "array of Event"),
-        "events_truncated": truncated,
-        "hours": hours,
-    }
+        for h_start, h_end, label, offset in local_hours(start, end, zone)
+    )
+    return DaySummary(
+        camera_id=camera_id,
+        date=day.isoformat(),
+        time_zone=zone_name,
+        start_ms=start,
+        end_ms=end,
+        recorded=tuple(Range(start_ms=a, end_ms=b) for a, b in recorded),
+        recorded_ms=sum(b - a for a, b in recorded),
+        live=live,
+        gaps=tuple(Gap(start_ms=a, end_ms=b, reason=reason) for a, b, reason in gaps),
+        events=tuple(wire.event(record) for record in events),
+        events_truncated=truncated,
+        hours=hours,
+    )
 
 
 def _outages(rows: list[tuple[int, int, str]], start: int, end: int) -> list[tuple[int, int, str]]:

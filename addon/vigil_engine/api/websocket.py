@@ -5,7 +5,9 @@ stops reading fills its own outbox and nothing else: when the outbox or its bus
 subscription overflows, the connection is closed (4002) and the engine never waits for
 it. Commands run as their own tasks (at most ``MAX_PENDING_COMMANDS`` at once), so a slow
 query never holds up events or other commands. The protocol is documented in
-``docs/api/websocket.md`` and described by ``messages``.
+``docs/api/websocket.md``; its shapes are the models of ``vigil_engine.protocol``: each handler
+returns its command's result model (``COMMANDS``), and an argument that is no field of the
+command's arguments model is refused.
 
 Until it authenticates, a connection belongs to a stranger: whatever its first message is
 (a wrong token, a binary frame, text that is not UTF-8 or not JSON, JSON nested too deep to
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import socket
@@ -32,14 +35,7 @@ from yarl import URL
 
 from vigil_engine.bus import Subscription, SubscriptionOverflow
 from vigil_engine.engine import CameraUnavailableError, EventStateError, UnknownCameraError
-
-from . import params, queries
-from .auth import MAX_SIGNATURE_SECONDS, SIGNATURE_PARAM, token_matches
-from .camera_commands import CAMERA_HANDLERS
-from .context import CONTEXT, ApiContext
-from .errors import INTERNAL, ApiError, camera_not_found, invalid
-from .lograte import RateLimitedLog
-from .messages import (
+from vigil_engine.protocol import (
     AUTH_TIMEOUT_S,
     CLOSE_PROTOCOL,
     CLOSE_TOO_SLOW,
@@ -49,11 +45,32 @@ from .messages import (
     MAX_MESSAGE_BYTES,
     MAX_PENDING_COMMANDS,
     SUBSCRIBER_QUEUE,
-    error_message,
-    event_message,
-    project,
-    result_message,
+    CameraList,
+    CameraResult,
+    DaySummaryResult,
+    EventResult,
+    Model,
+    MotionDetectionResult,
+    ProtocolError,
+    RecordMode,
+    RecordModeResult,
+    ServerInfo,
+    ServerInfoMessage,
+    SignedPath,
+    StorageResult,
+    StreamUrl,
+    Unsubscribed,
 )
+from vigil_engine.protocol import (
+    Subscription as SubscriptionResult,
+)
+
+from . import params, queries, wire
+from .auth import MAX_SIGNATURE_SECONDS, SIGNATURE_PARAM, token_matches
+from .camera_commands import CAMERA_HANDLERS
+from .context import CONTEXT, ApiContext
+from .errors import INTERNAL, ApiError, camera_not_found, invalid
+from .lograte import RateLimitedLog
 from .onvif_commands import ONVIF_HANDLERS
 from .protocol import trust
 
@@ -63,10 +80,11 @@ OUTBOX = 512  # messages waiting for the socket
 SEND_BUFFER = 256 * 1024
 CLOSE_TIMEOUT_S = 2.0
 DEFAULT_SIGNATURE_SECONDS = 300
-Handler = Callable[["Connection", dict[str, Any]], Awaitable[dict[str, Any]]]
+Handler = Callable[["Connection", dict[str, Any]], Awaitable[Model]]
 _ENDED = frozenset({WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR})
 
 _unauthenticated_log = RateLimitedLog(_LOGGER, logging.INFO)
+_bad_event_log = RateLimitedLog(_LOGGER, logging.ERROR)
 
 
 def _parse(text: str) -> Any:
@@ -110,7 +128,7 @@ class Connection:
         if not await self._authenticate():
             return
         self._writer = asyncio.create_task(self._write_loop(), name="ws-writer")
-        self.send(json.dumps({"type": "server_info", **queries.server_info(self.ctx)}))
+        self.send(json.dumps(queries.server_info(self.ctx, ServerInfoMessage).to_dict()))
         try:
             async for message in self.ws:
                 if message.type == WSMsgType.TEXT:
@@ -152,7 +170,7 @@ class Connection:
         _unauthenticated_log("WebSocket client %s not authenticated: %s", self.peer, reason)
         error = ApiError("unauthorized", reason)
         with contextlib.suppress(ConnectionError, RuntimeError):
-            await self.ws.send_str(json.dumps(error_message(None, error)))
+            await self.ws.send_str(json.dumps(wire.error_message(None, error)))
         await self.close(CLOSE_UNAUTHORIZED, "unauthorized")
 
     async def _teardown(self) -> None:
@@ -258,10 +276,10 @@ class Connection:
             _LOGGER.exception("WebSocket command %s failed", command)
             self._send_error(message_id, INTERNAL)
             return
-        self.send(json.dumps(result_message(message_id, result)))
+        self.send(json.dumps(wire.result_message(message_id, result)))
 
     def _send_error(self, message_id: str | None, error: ApiError) -> None:
-        self.send(json.dumps(error_message(message_id, error)))
+        self.send(json.dumps(wire.error_message(message_id, error)))
 
     # --- events ---
     async def _forward(self, subscription: Subscription) -> None:
@@ -276,102 +294,122 @@ class Connection:
             camera = message.camera_id
             if self.camera_ids is not None and camera is not None and camera not in self.camera_ids:
                 continue
-            event = event_message(message.kind, message.data)
+            try:
+                event = wire.event_message(message.kind, message.data)
+            except ProtocolError as err:
+                # An engine bug: the event is dropped, the connection and the others go on.
+                _bad_event_log("Not sending a %s event that does not fit the protocol: %s", message.kind, err)
+                continue
             if event is not None:
                 self.send(json.dumps(event))
 
 
 def _check_args(command: str, args: dict[str, Any]) -> None:
-    spec = COMMANDS[command]
-    known = {arg.name for arg in spec.args}
+    """Names only: each handler checks its values (with messages that say what is allowed)."""
+    known, required = _ARGS[command]
     unknown = sorted(set(args) - known)
     if unknown:
         raise invalid(f"unknown argument {unknown[0][:64]!r} for {command}")
-    for arg in spec.args:
-        if arg.required and args.get(arg.name) is None:
-            raise invalid(f"{arg.name} is required")
+    for name in required:
+        if args.get(name) is None:
+            raise invalid(f"{name} is required")
+
+
+def _arg_names(args: type[Model]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The argument names of a command (its arguments model's fields) and those without a default."""
+    found = dataclasses.fields(args)
+    required = tuple(
+        f.name for f in found if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    )
+    return frozenset(f.name for f in found), required
+
+
+_ARGS = {name: _arg_names(command.args) for name, command in COMMANDS.items()}
 
 
 # --- one handler per command ---
-async def _get_server_info(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
-    return queries.server_info(conn.ctx)
+async def _get_server_info(conn: Connection, args: dict[str, Any]) -> ServerInfo:
+    return queries.server_info(conn.ctx, ServerInfo)
 
 
-async def _list_cameras(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
-    return {"cameras": queries.cameras(conn.ctx)}
+async def _list_cameras(conn: Connection, args: dict[str, Any]) -> CameraList:
+    return CameraList(cameras=queries.cameras(conn.ctx))
 
 
 def _camera_arg(conn: Connection, args: dict[str, Any]) -> str:
     return conn.ctx.require_camera(params.camera_id(args.get("camera_id")))
 
 
-async def _get_camera(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
-    return {"camera": queries.camera(conn.ctx, _camera_arg(conn, args))}
+async def _get_camera(conn: Connection, args: dict[str, Any]) -> CameraResult:
+    return CameraResult(camera=queries.camera(conn.ctx, _camera_arg(conn, args)))
 
 
-async def _get_stream_url(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
+async def _get_stream_url(conn: Connection, args: dict[str, Any]) -> StreamUrl:
     camera_id = _camera_arg(conn, args)
     substream = args.get("substream")
     wanted = params.boolean(substream, "substream") if substream is not None else False
-    return {"camera_id": camera_id, "url": conn.ctx.engine.stream_url(camera_id, wanted)}
+    return StreamUrl(camera_id=camera_id, url=conn.ctx.engine.stream_url(camera_id, wanted))
 
 
-async def _get_record_mode(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
-    camera_id = _camera_arg(conn, args)
-    return {"camera_id": camera_id, "record_mode": conn.ctx.engine.record_mode(camera_id)}
+def _record_mode(conn: Connection, camera_id: str) -> RecordModeResult:
+    return RecordModeResult(camera_id=camera_id, record_mode=RecordMode(conn.ctx.engine.record_mode(camera_id)))
 
 
-async def _set_record_mode(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
+async def _get_record_mode(conn: Connection, args: dict[str, Any]) -> RecordModeResult:
+    return _record_mode(conn, _camera_arg(conn, args))
+
+
+async def _set_record_mode(conn: Connection, args: dict[str, Any]) -> RecordModeResult:
     camera_id = _camera_arg(conn, args)
     mode = params.record_mode(args.get("record_mode"))
     await conn.ctx.engine.set_record_mode(camera_id, mode)
-    return {"camera_id": camera_id, "record_mode": conn.ctx.engine.record_mode(camera_id)}
+    return _record_mode(conn, camera_id)
 
 
-async def _get_motion_detection(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
+async def _get_motion_detection(conn: Connection, args: dict[str, Any]) -> MotionDetectionResult:
     camera_id = _camera_arg(conn, args)
-    return {"camera_id": camera_id, "enabled": conn.ctx.engine.motion_enabled(camera_id)}
+    return MotionDetectionResult(camera_id=camera_id, enabled=conn.ctx.engine.motion_enabled(camera_id))
 
 
-async def _set_motion_detection(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
+async def _set_motion_detection(conn: Connection, args: dict[str, Any]) -> MotionDetectionResult:
     camera_id = _camera_arg(conn, args)
     enabled = args.get("enabled")
     if not isinstance(enabled, bool):
         raise invalid("enabled: expected true or false")
     await conn.ctx.engine.set_motion_enabled(camera_id, enabled)
-    return {"camera_id": camera_id, "enabled": conn.ctx.engine.motion_enabled(camera_id)}
+    return MotionDetectionResult(camera_id=camera_id, enabled=conn.ctx.engine.motion_enabled(camera_id))
 
 
-async def _start_manual_event(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
+async def _start_manual_event(conn: Connection, args: dict[str, Any]) -> EventResult:
     camera_id = _camera_arg(conn, args)
     label = args.get("label")
     event = await conn.ctx.engine.start_manual_event(camera_id, params.label(label) if label is not None else None)
-    return {"event": project(event.as_dict(), "Event")}
+    return EventResult(event=wire.event(event))
 
 
-async def _end_manual_event(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
+async def _end_manual_event(conn: Connection, args: dict[str, Any]) -> EventResult:
     camera_id = _camera_arg(conn, args)
-    event = await conn.ctx.engine.end_manual_event(camera_id)
-    return {"event": project(event.as_dict(), "Event")}
+    return EventResult(event=wire.event(await conn.ctx.engine.end_manual_event(camera_id)))
 
 
-async def _list_events(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
+async def _list_events(conn: Connection, args: dict[str, Any]) -> Model:
     return await queries.list_events(conn.ctx, args)
 
 
-async def _get_event(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
-    return {"event": await queries.get_event(conn.ctx, args.get("event_id"))}
+async def _get_event(conn: Connection, args: dict[str, Any]) -> EventResult:
+    return EventResult(event=await queries.get_event(conn.ctx, args.get("event_id")))
 
 
-async def _get_storage(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
-    return {"storage": await queries.storage(conn.ctx)}
+async def _get_storage(conn: Connection, args: dict[str, Any]) -> StorageResult:
+    return StorageResult(storage=await queries.storage(conn.ctx))
 
 
-async def _get_day_summary(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
-    return {"summary": await queries.summary(conn.ctx, args.get("camera_id"), args.get("date"), args.get("time_zone"))}
+async def _get_day_summary(conn: Connection, args: dict[str, Any]) -> DaySummaryResult:
+    day = await queries.summary(conn.ctx, args.get("camera_id"), args.get("date"), args.get("time_zone"))
+    return DaySummaryResult(summary=day)
 
 
-async def _sign_path(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
+async def _sign_path(conn: Connection, args: dict[str, Any]) -> SignedPath:
     path = args.get("path")
     if not isinstance(path, str) or not path.startswith("/api/") or len(path) > 2048 or not path.isprintable():
         raise invalid("path: expected an API path such as /api/events/<id>/clip.mp4")
@@ -389,10 +427,10 @@ async def _sign_path(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
     )
     expires_ms = int(time.time() * 1000) + seconds * 1000
     unsigned = url.without_query_params(SIGNATURE_PARAM)
-    return {"path": str(conn.ctx.signer.sign(unsigned, expires_ms)), "expires_ms": expires_ms}
+    return SignedPath(path=str(conn.ctx.signer.sign(unsigned, expires_ms)), expires_ms=expires_ms)
 
 
-async def _subscribe(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
+async def _subscribe(conn: Connection, args: dict[str, Any]) -> SubscriptionResult:
     wanted = args.get("events")
     if wanted is None:
         events = frozenset(EVENTS)
@@ -413,15 +451,15 @@ async def _subscribe(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
     if conn.subscription is None:
         conn.subscription = conn.ctx.engine.bus.subscribe(SUBSCRIBER_QUEUE)
         conn._forwarder = asyncio.create_task(conn._forward(conn.subscription), name="ws-events")
-    return {
-        "events": sorted(events),
-        "camera_ids": sorted(camera_ids) if camera_ids is not None else None,
-        "cameras": queries.cameras(conn.ctx),
-        "storage": await queries.storage(conn.ctx),
-    }
+    return SubscriptionResult(
+        events=tuple(sorted(events)),
+        camera_ids=tuple(sorted(camera_ids)) if camera_ids is not None else None,
+        cameras=queries.cameras(conn.ctx),
+        storage=await queries.storage(conn.ctx),
+    )
 
 
-async def _unsubscribe(conn: Connection, args: dict[str, Any]) -> dict[str, Any]:
+async def _unsubscribe(conn: Connection, args: dict[str, Any]) -> Unsubscribed:
     if conn.subscription is not None:
         conn.subscription.close()
         conn.subscription = None
@@ -429,7 +467,7 @@ async def _unsubscribe(conn: Connection, args: dict[str, Any]) -> dict[str, Any]
         conn._forwarder.cancel()
         conn._forwarder = None
     conn.events = frozenset()
-    return {"subscribed": False}
+    return Unsubscribed(subscribed=False)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -1,8 +1,46 @@
-"""Async client of the Vigil NVR engine API (schema version 1).
+"""Async client of the Vigil NVR engine API (it needs schema version 1; see ``client.SCHEMA_VERSION``).
 
-Standalone: it imports only aiohttp and the standard library, never Home Assistant, so it
-can become its own package. The protocol is docs/api/websocket.md in the Vigil repository.
+Standalone: it imports only aiohttp, the standard library and the protocol's models (this
+integration's copy of ``vigil_protocol``), never Home Assistant, so it can become its own package.
+The protocol is docs/api/websocket.md in the Vigil repository; its shapes are the models
+re-exported here.
 """
+
+from custom_components.vigil.protocol import (
+    Camera,
+    CameraDetection,
+    CameraOffline,
+    CameraOnline,
+    CamerasChanged,
+    CameraSettingsChanged,
+    DaySummary,
+    Device,
+    DiscoveredDevice,
+    Event,
+    EventChanged,
+    EventEnded,
+    EventKind,
+    EventPage,
+    EventStarted,
+    EventUpdated,
+    Gap,
+    Hour,
+    MotionChanged,
+    Preset,
+    ProtocolError,
+    Range,
+    RecordingChanged,
+    RecordMode,
+    SegmentWritten,
+    ServerInfo,
+    SignedPath,
+    Storage,
+    StorageWarning,
+    StorageWarningChanged,
+    Subscription,
+    datetime_to_ms,
+    ms_to_datetime,
+)
 
 from .client import DEFAULT_PORT, SCHEMA_VERSION, ClientListener, VigilClient, normalize_url
 from .errors import (
@@ -16,41 +54,13 @@ from .errors import (
     SchemaVersionMismatch,
     VigilError,
 )
-from .models import (
-    EVENT_NAMES,
-    Camera,
-    CameraOffline,
-    CameraOnline,
-    CamerasChanged,
-    CameraSettingsChanged,
-    DeviceInfo,
-    DiscoveredDevice,
-    EngineEvent,
-    Event,
-    EventChanged,
-    EventKind,
-    EventPage,
-    MotionChanged,
-    Preset,
-    RecordingChanged,
-    RecordMode,
-    SegmentWritten,
-    ServerInfo,
-    SignedPath,
-    Storage,
-    StorageWarning,
-    Subscription,
-    UnknownEvent,
-    datetime_to_ms,
-    ms_to_datetime,
-    parse_event,
-)
+from .events import EngineEvent, UnknownEvent, parse_event
 
 __all__ = [
     "DEFAULT_PORT",
-    "EVENT_NAMES",
     "SCHEMA_VERSION",
     "Camera",
+    "CameraDetection",
     "CameraOffline",
     "CameraOnline",
     "CameraSettingsChanged",
@@ -59,19 +69,27 @@ __all__ = [
     "ClientListener",
     "CommandError",
     "ConnectionClosed",
-    "DeviceInfo",
+    "DaySummary",
+    "Device",
     "DiscoveredDevice",
     "EngineEvent",
     "Event",
     "EventChanged",
+    "EventEnded",
     "EventKind",
     "EventPage",
+    "EventStarted",
+    "EventUpdated",
+    "Gap",
+    "Hour",
     "InvalidAuth",
     "InvalidMessage",
     "InvalidServer",
     "MotionChanged",
     "NotFoundError",
     "Preset",
+    "ProtocolError",
+    "Range",
     "RecordMode",
     "RecordingChanged",
     "SchemaVersionMismatch",
@@ -80,6 +98,7 @@ __all__ = [
     "SignedPath",
     "Storage",
     "StorageWarning",
+    "StorageWarningChanged",
     "Subscription",
     "UnknownEvent",
     "VigilClient",

@@ -27,6 +27,56 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import aiohttp
 
+from custom_components.vigil.protocol import (
+    CLOSE_TOO_SLOW,
+    CLOSE_UNAUTHORIZED,
+    AddCameraArgs,
+    AddedCamera,
+    AuthMessage,
+    Camera,
+    CameraArgs,
+    CameraIdResult,
+    CameraList,
+    CameraResult,
+    CommandMessage,
+    DaySummary,
+    DaySummaryResult,
+    DiscoverArgs,
+    DiscoveredDevice,
+    DiscoveredDevices,
+    Error,
+    ErrorBody,
+    Event,
+    EventPage,
+    EventResult,
+    GetDaySummaryArgs,
+    GetEventArgs,
+    GetStreamUrlArgs,
+    ListEventsArgs,
+    Model,
+    MotionDetectionResult,
+    Preset,
+    PresetResult,
+    Presets,
+    ProtocolError,
+    PtzGotoPresetArgs,
+    PtzMoveArgs,
+    PtzZoomArgs,
+    RecordMode,
+    RecordModeResult,
+    ServerInfo,
+    SetMotionDetectionArgs,
+    SetRecordModeArgs,
+    SignedPath,
+    SignPathArgs,
+    StartManualEventArgs,
+    Storage,
+    StorageResult,
+    StreamUrl,
+    SubscribeArgs,
+    Subscription,
+)
+
 from .errors import (
     CannotConnect,
     ConnectionClosed,
@@ -37,28 +87,16 @@ from .errors import (
     VigilError,
     command_error,
 )
-from .models import (
-    Camera,
-    DiscoveredDevice,
-    EngineEvent,
-    Event,
-    EventPage,
-    Preset,
-    RecordMode,
-    ServerInfo,
-    SignedPath,
-    Storage,
-    Subscription,
-    parse_event,
-)
+from .events import EngineEvent, parse_event
 
 _LOGGER = logging.getLogger(__name__)
 
+# The schema version this client needs, not the newest it knows (the protocol's SCHEMA_VERSION):
+# it works with every engine that still speaks 1, and reads what newer engines add (DaySummary.live,
+# stills and live HLS, by the engine's schema_version) where they send it.
 SCHEMA_VERSION: Final = 1
 DEFAULT_PORT: Final = 8750
 WS_PATH: Final = "/api/ws"
-CLOSE_UNAUTHORIZED: Final = 4001
-CLOSE_TOO_SLOW: Final = 4002
 MAX_MESSAGE_SIZE: Final = 16 * 1024 * 1024
 CHUNK_SIZE: Final = 256 * 1024
 CLOSE_TIMEOUT: Final = 2.0
@@ -117,11 +155,20 @@ def normalize_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, "", ""))
 
 
-def _items(result: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
-    items = result.get(key) or []
-    if not isinstance(items, list) or not all(isinstance(item, Mapping) for item in items):
-        raise InvalidMessage(f"field {key!r} must be a list of objects")
-    return items
+def _parse[M: Model](model: type[M], data: object, what: str) -> M:
+    """``data`` read as ``model``; :class:`InvalidMessage` (naming the field, never its value) if it does not fit."""
+    try:
+        return model.parse(data)
+    except ProtocolError as err:
+        raise InvalidMessage(f"{what}: {err}") from None
+
+
+def _error(message: Mapping[str, Any]) -> Error:
+    """The error of an ``error`` message; one that cannot be read is ``unknown``."""
+    try:
+        return Error.parse(message.get("error"))
+    except ProtocolError:
+        return Error(code="unknown", message="")
 
 
 def _is_compatible(info: ServerInfo) -> bool:
@@ -199,7 +246,7 @@ class VigilClient:
 
     async def _handshake(self, ws: aiohttp.ClientWebSocketResponse) -> ServerInfo:
         try:
-            await ws.send_str(json.dumps({"type": "auth", "token": self._token}))
+            await ws.send_str(json.dumps(AuthMessage(token=self._token).to_dict()))
             msg = await ws.receive()
         except (aiohttp.ClientError, OSError) as err:
             raise CannotConnect(f"{self.base_url}: {err}") from err
@@ -218,13 +265,13 @@ class VigilClient:
         if not isinstance(data, dict):
             raise InvalidServer(f"{self.base_url}: the answer is not a JSON object")
         if data.get("type") == "error":
-            error = data.get("error") or {}
-            if isinstance(error, dict) and error.get("code") == "unauthorized":
+            error = _error(data)
+            if error.code == "unauthorized":
                 raise InvalidAuth("the engine refused the API token")
-            raise InvalidServer(f"{self.base_url}: unexpected error {error!r}")
+            raise InvalidServer(f"{self.base_url}: unexpected error {error.code}: {error.message}")
         if data.get("type") != "server_info":
             raise InvalidServer(f"{self.base_url}: the first message is not server_info")
-        info = ServerInfo.from_dict(data)
+        info = _parse(ServerInfo, data, "server_info")
         if not _is_compatible(info):
             raise SchemaVersionMismatch(info.schema_version, info.min_schema_version, SCHEMA_VERSION)
         return info
@@ -314,10 +361,8 @@ class VigilClient:
             future = self._pending.pop(message_id, None) if isinstance(message_id, str) else None
             inline = self._inline.pop(message_id, None) if isinstance(message_id, str) else None
             if kind == "error":
-                error = data.get("error")
-                if not isinstance(error, dict):
-                    error = {}
-                exc = command_error(str(error.get("code", "unknown")), str(error.get("message", "")))
+                error = _error(data)
+                exc = command_error(error.code, error.message)
                 if future is not None and not future.done():
                     future.set_exception(exc)
                 elif future is None:
@@ -362,9 +407,11 @@ class VigilClient:
         self._pending[message_id] = future
         if inline is not None:
             self._inline[message_id] = inline
-        message: dict[str, Any] = {"message_id": message_id, "command": command}
-        if args:
-            message["args"] = {key: value for key, value in args.items() if value is not None}
+        # Arguments left out are not sent as null: an older engine refuses arguments it does not know.
+        sent = {key: value for key, value in (args or {}).items() if value is not None}
+        message = CommandMessage(message_id=message_id, command=command, args=sent).to_dict()
+        if not sent:
+            del message["args"]
         try:
             await ws.send_str(json.dumps(message))
             async with asyncio.timeout(self._command_timeout):
@@ -382,8 +429,13 @@ class VigilClient:
             self._pending.pop(message_id, None)
             self._inline.pop(message_id, None)
 
+    async def _ask[R: Model](self, result: type[R], command: str, args: Model | None = None) -> R:
+        """Send a command with its arguments model and read its result with the result model."""
+        answer = await self.command(command, args.to_dict() if args is not None else None)
+        return _parse(result, answer, command)
+
     async def get_server_info(self) -> ServerInfo:
-        return ServerInfo.from_dict(await self.command("get_server_info"))
+        return await self._ask(ServerInfo, "get_server_info")
 
     # --- ONVIF PTZ (velocities and steps from -1 to 1) ---
 
@@ -396,66 +448,62 @@ class VigilClient:
         zoom: float | None = None,
         seconds: float | None = None,
     ) -> None:
-        args = {"camera_id": camera_id, "pan": pan, "tilt": tilt, "zoom": zoom, "seconds": seconds}
-        await self.command("ptz_move", args)
+        args = PtzMoveArgs(camera_id=camera_id, pan=pan, tilt=tilt, zoom=zoom, seconds=seconds)
+        await self._ask(CameraIdResult, "ptz_move", args)
 
     async def ptz_stop(self, camera_id: str) -> None:
-        await self.command("ptz_stop", {"camera_id": camera_id})
+        await self._ask(CameraIdResult, "ptz_stop", CameraArgs(camera_id=camera_id))
 
     async def ptz_zoom(self, camera_id: str, zoom: float) -> None:
-        await self.command("ptz_zoom", {"camera_id": camera_id, "zoom": zoom})
+        await self._ask(CameraIdResult, "ptz_zoom", PtzZoomArgs(camera_id=camera_id, zoom=zoom))
 
     async def ptz_goto_preset(self, camera_id: str, preset: str) -> None:
-        await self.command("ptz_goto_preset", {"camera_id": camera_id, "preset": preset})
+        await self._ask(PresetResult, "ptz_goto_preset", PtzGotoPresetArgs(camera_id=camera_id, preset=preset))
 
     async def ptz_presets(self, camera_id: str) -> list[Preset]:
-        result = await self.command("ptz_presets", {"camera_id": camera_id})
-        return [Preset.from_dict(item) for item in _items(result, "presets")]
+        return list((await self._ask(Presets, "ptz_presets", CameraArgs(camera_id=camera_id))).presets)
 
     # --- cameras added at run time ---
 
     async def discover(self, *, address: str | None = None, seconds: float | None = None) -> list[DiscoveredDevice]:
         """ONVIF devices answering one WS-Discovery probe (multicast, or to ``address`` only)."""
-        result = await self.command("discover", {"address": address, "seconds": seconds})
-        return [DiscoveredDevice.from_dict(item) for item in _items(result, "devices")]
+        devices = await self._ask(DiscoveredDevices, "discover", DiscoverArgs(address=address, seconds=seconds))
+        return list(devices.devices)
 
     async def add_camera(self, camera: Mapping[str, Any]) -> Camera:
         """Add a camera (as in the engine's config file); the engine connects to an ONVIF camera first."""
-        return Camera.from_dict((await self.command("add_camera", {"camera": dict(camera)}))["camera"])
+        return (await self._ask(AddedCamera, "add_camera", AddCameraArgs(camera=dict(camera)))).camera
 
     async def remove_camera(self, camera_id: str) -> None:
         """Remove a camera added at run time (its footage stays until retention deletes it)."""
-        await self.command("remove_camera", {"camera_id": camera_id})
+        await self._ask(CameraIdResult, "remove_camera", CameraArgs(camera_id=camera_id))
 
     async def list_cameras(self) -> list[Camera]:
-        result = await self.command("list_cameras")
-        return [Camera.from_dict(item) for item in result.get("cameras") or []]
+        return list((await self._ask(CameraList, "list_cameras")).cameras)
 
     async def get_camera(self, camera_id: str) -> Camera:
-        return Camera.from_dict((await self.command("get_camera", {"camera_id": camera_id}))["camera"])
+        return (await self._ask(CameraResult, "get_camera", CameraArgs(camera_id=camera_id))).camera
 
     async def get_stream_url(self, camera_id: str, *, substream: bool = False) -> str:
         """The camera's stream URL *with its credentials*: treat it as a secret."""
-        result = await self.command("get_stream_url", {"camera_id": camera_id, "substream": substream})
-        url = result.get("url")
-        if not isinstance(url, str):
-            raise InvalidMessage("get_stream_url: no url")
-        return url
+        args = GetStreamUrlArgs(camera_id=camera_id, substream=substream)
+        return (await self._ask(StreamUrl, "get_stream_url", args)).url
 
     async def set_record_mode(self, camera_id: str, mode: RecordMode | str) -> RecordMode:
-        result = await self.command("set_record_mode", {"camera_id": camera_id, "record_mode": str(mode)})
-        return RecordMode(result.get("record_mode", str(mode)))
+        """Change the record mode (``ValueError`` for a string that names none); the mode now in force."""
+        args = SetRecordModeArgs(camera_id=camera_id, record_mode=RecordMode(mode))
+        return (await self._ask(RecordModeResult, "set_record_mode", args)).record_mode
 
     async def set_motion_detection(self, camera_id: str, enabled: bool) -> bool:
-        result = await self.command("set_motion_detection", {"camera_id": camera_id, "enabled": enabled})
-        return bool(result.get("enabled", enabled))
+        args = SetMotionDetectionArgs(camera_id=camera_id, enabled=enabled)
+        return (await self._ask(MotionDetectionResult, "set_motion_detection", args)).enabled
 
     async def start_manual_event(self, camera_id: str, label: str | None = None) -> Event:
-        result = await self.command("start_manual_event", {"camera_id": camera_id, "label": label})
-        return Event.from_dict(result["event"])
+        args = StartManualEventArgs(camera_id=camera_id, label=label)
+        return (await self._ask(EventResult, "start_manual_event", args)).event
 
     async def end_manual_event(self, camera_id: str) -> Event:
-        return Event.from_dict((await self.command("end_manual_event", {"camera_id": camera_id}))["event"])
+        return (await self._ask(EventResult, "end_manual_event", CameraArgs(camera_id=camera_id))).event
 
     async def list_events(
         self,
@@ -468,33 +516,24 @@ class VigilClient:
         limit: int | None = None,
         cursor: str | None = None,
     ) -> EventPage:
-        args = {
-            "camera_id": camera_id,
-            "start_ms": start_ms,
-            "end_ms": end_ms,
-            "zone": zone,
-            "kind": kind,
-            "limit": limit,
-            "cursor": cursor,
-        }
-        return EventPage.from_dict(await self.command("list_events", args))
+        args = ListEventsArgs(
+            camera_id=camera_id, start_ms=start_ms, end_ms=end_ms, zone=zone, kind=kind, limit=limit, cursor=cursor
+        )
+        return await self._ask(EventPage, "list_events", args)
 
     async def get_event(self, event_id: str) -> Event:
-        return Event.from_dict((await self.command("get_event", {"event_id": event_id}))["event"])
+        return (await self._ask(EventResult, "get_event", GetEventArgs(event_id=event_id))).event
 
     async def get_storage(self) -> Storage:
-        return Storage.from_dict((await self.command("get_storage"))["storage"])
+        return (await self._ask(StorageResult, "get_storage")).storage
 
-    async def get_day_summary(self, camera_id: str, day: str, time_zone: str | None = None) -> Mapping[str, Any]:
-        """What was recorded on a local day (``YYYY-MM-DD`` in the IANA ``time_zone``): the DaySummary object."""
-        result = await self.command("get_day_summary", {"camera_id": camera_id, "date": day, "time_zone": time_zone})
-        summary = result.get("summary")
-        if not isinstance(summary, Mapping):
-            raise InvalidMessage("get_day_summary: no summary")
-        return summary
+    async def get_day_summary(self, camera_id: str, day: str, time_zone: str | None = None) -> DaySummary:
+        """What was recorded on a local day (``YYYY-MM-DD`` in the IANA ``time_zone``)."""
+        args = GetDaySummaryArgs(camera_id=camera_id, date=day, time_zone=time_zone)
+        return (await self._ask(DaySummaryResult, "get_day_summary", args)).summary
 
     async def sign_path(self, path: str, expires_in: int | None = None) -> SignedPath:
-        return SignedPath.from_dict(await self.command("sign_path", {"path": path, "expires_in": expires_in}))
+        return await self._ask(SignedPath, "sign_path", SignPathArgs(path=path, expires_in=expires_in))
 
     async def subscribe(
         self,
@@ -507,12 +546,16 @@ class VigilClient:
         parsed: list[Subscription] = []
 
         def inline(result: Mapping[str, Any]) -> None:
-            subscription = Subscription.from_dict(result)
+            subscription = _parse(Subscription, result, "subscribe")
             parsed.append(subscription)
             if on_result is not None:
                 on_result(subscription)
 
-        await self.command("subscribe", {"events": events, "camera_ids": camera_ids}, inline=inline)
+        args = SubscribeArgs(
+            events=tuple(events) if events is not None else None,
+            camera_ids=tuple(camera_ids) if camera_ids is not None else None,
+        )
+        await self.command("subscribe", args.to_dict(), inline=inline)
         return parsed[0]
 
     # --- keeping one connection open ---------------------------------------------------------
@@ -577,10 +620,9 @@ class VigilClient:
             return
         code, message = f"http_{response.status}", response.reason or ""
         with contextlib.suppress(ValueError, aiohttp.ClientError, UnicodeDecodeError):
-            body = await response.json(content_type=None)
-            if isinstance(body, dict) and isinstance(body.get("error"), dict):
-                code = str(body["error"].get("code", code))
-                message = str(body["error"].get("message", message))
+            # ValueError: not JSON, or not an error body (ProtocolError): the status says enough.
+            error = ErrorBody.parse(await response.json(content_type=None)).error
+            code, message = error.code, error.message
         if response.status == 401:
             raise InvalidAuth(message or "the engine refused the API token")
         raise command_error(code, message)

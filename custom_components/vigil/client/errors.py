@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from custom_components.vigil.protocol import NOT_FOUND_CODES
+
 
 class VigilError(Exception):
     """Base class of every error this client raises."""
@@ -56,9 +58,6 @@ class CommandError(VigilError):
 
 class NotFoundError(CommandError):
     """No such camera, event, snapshot, footage or endpoint."""
-
-
-NOT_FOUND_CODES = frozenset({"camera_not_found", "event_not_found", "no_snapshot", "no_footage", "not_found"})
 
 
 def command_error(code: str, message: str) -> CommandError:

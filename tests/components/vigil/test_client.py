@@ -14,13 +14,17 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from custom_components.vigil.client import (
+    Camera,
     CannotConnect,
     ConnectionClosed,
     EngineEvent,
+    Event,
+    EventStarted,
     InvalidAuth,
     InvalidMessage,
     InvalidServer,
     NotFoundError,
+    ProtocolError,
     RecordMode,
     SchemaVersionMismatch,
     ServerInfo,
@@ -32,7 +36,6 @@ from custom_components.vigil.client import (
     parse_event,
 )
 from custom_components.vigil.client.errors import CommandError
-from custom_components.vigil.client.models import Camera, Event
 from tests.components.vigil.conftest import FRONT, EngineRig, free_port
 from tests.components.vigil.servers import fake_engine, serve, server_info
 
@@ -343,7 +346,8 @@ async def test_a_listener_bug_does_not_end_the_connection(hass: HomeAssistant, e
 
 
 def test_models() -> None:
-    camera = Camera.from_dict({"camera_id": "a", "name": "A", "record_mode": "events", "unknown": 1})
+    """The protocol's rules as the client reads answers (tests/protocol has the rest)."""
+    camera = Camera.parse({"camera_id": "a", "name": "A", "record_mode": "events", "unknown": 1})
     assert camera.record_mode is RecordMode.EVENTS
     assert not camera.online
     for data in (
@@ -357,20 +361,20 @@ def test_models() -> None:
         {"camera_id": "a", "name": "A", "record_mode": "off", "zones": "path"},
         {"camera_id": "a", "name": "A", "record_mode": "off", "last_error": 5},
     ):
-        with pytest.raises(InvalidMessage):
-            Camera.from_dict(data)
-    event = Event.from_dict({"id": "e" * 32, "camera_id": "a", "kind": "motion", "start_ms": 1_700_000_000_000})
+        with pytest.raises(ProtocolError):
+            Camera.parse(data)
+    event = Event.parse({"id": "e" * 32, "camera_id": "a", "kind": "motion", "start_ms": 1_700_000_000_000})
     assert event.running
     assert event.end is None
     assert event.start.year == 2023
+    with pytest.raises(ProtocolError):
+        ServerInfo.parse({"server_version": "1", "schema_version": 1, "instance_id": "x", "cameras": {}})
+    with pytest.raises(ProtocolError):
+        Subscription.parse({"events": [], "cameras": [], "storage": []})
     with pytest.raises(InvalidMessage):
-        ServerInfo.from_dict({"server_version": "1", "schema_version": 1, "instance_id": "x", "cameras": {}})
-    with pytest.raises(InvalidMessage):
-        Subscription.from_dict({"events": [], "cameras": [], "storage": []})
-    with pytest.raises(InvalidMessage):
-        parse_event("motion", {"camera_id": "a", "zone": None, "active": True, "first_seen_mono": "x"})
-    motion = parse_event("motion", {"camera_id": "a", "zone": None, "active": True, "first_seen_mono": 1})
-    assert motion == parse_event("motion", {"camera_id": "a", "zone": None, "active": True, "first_seen_mono": 1.0})
+        parse_event("motion", {"camera_id": "a", "zone": None, "active": True, "score": "x"})
+    motion = parse_event("motion", {"camera_id": "a", "zone": None, "active": True, "score": 1})
+    assert motion == parse_event("motion", {"camera_id": "a", "zone": None, "active": True, "score": 1.0})
     warning = parse_event("storage_warning", {"code": "storage_full", "message": None})
     assert warning == parse_event("storage_warning", {"code": "storage_full", "message": "", "active": True})
 
@@ -384,3 +388,66 @@ async def test_session_errors_while_sending(hass: HomeAssistant, engine: EngineR
     with pytest.raises(ConnectionClosed):
         await client.list_cameras()
     await client.disconnect()
+
+
+async def test_a_newer_engine_s_additions_are_ignored(hass: HomeAssistant) -> None:
+    """Fault injection (a stand-in for an engine of a later schema version): fields, objects and events this
+    client does not know are skipped; what it knows is read as ever."""
+    newer = {"added_in_schema_9": {"nested": [1, 2]}}
+    camera = {"camera_id": FRONT, "name": "Front", "record_mode": "events", "detector": {"model": "x"}, **newer}
+    event = {"id": "e" * 32, "camera_id": FRONT, "kind": "object", "start_ms": 1, "objects": [{"label": "cat"}]}
+
+    async def handler(ws: web.WebSocketResponse, auth: dict[str, Any]) -> None:
+        await ws.send_json({**server_info(schema_version=9), "cameras": [camera], **newer})
+        async for msg in ws:
+            command = json.loads(msg.data)
+            answer: dict[str, Any] = {"type": "result", "message_id": command["message_id"], **newer}
+            if command["command"] == "subscribe":
+                storage = {"bytes_used": 5, "warnings": [{"code": "disk_on_fire", "message": "", **newer}], **newer}
+                result = {"events": [], "camera_ids": None, "cameras": [camera], "storage": storage, **newer}
+                await ws.send_json({**answer, "result": result})
+                await ws.send_json(
+                    {"type": "event", "event": "event_started", "data": {"camera_id": FRONT, "event": event}}
+                )
+            elif command["command"] == "get_event":
+                await ws.send_json({**answer, "result": {"event": event, **newer}})
+
+    async with fake_engine(handler) as url:
+        client = VigilClient(async_get_clientsession(hass), url, "t" * 20)
+        recorder = Recorder()
+        task = asyncio.create_task(client.run(recorder))
+        try:
+            await recorder.wait(lambda: recorder.connected and recorder.events)
+            (subscription,) = recorder.connected
+            assert subscription.cameras == (Camera(camera_id=FRONT, name="Front", record_mode=RecordMode.EVENTS),)
+            assert subscription.storage.bytes_used == 5
+            assert subscription.storage.warnings[0].code == "disk_on_fire"
+            started = recorder.events[0]
+            assert isinstance(started, EventStarted)
+            assert started.event == Event(id="e" * 32, camera_id=FRONT, kind="object", start_ms=1)
+            assert await client.get_event("e" * 32) == started.event
+            assert client.server_info is not None
+            assert client.server_info.schema_version == 9
+        finally:
+            await client.disconnect()
+            await task
+
+
+async def test_an_error_that_cannot_be_read_is_unknown(hass: HomeAssistant) -> None:
+    """Fault injection: an error message whose error is no object still fails its command, as ``unknown``."""
+
+    async def handler(ws: web.WebSocketResponse, auth: dict[str, Any]) -> None:
+        await ws.send_json(server_info())
+        async for msg in ws:
+            command = json.loads(msg.data)
+            await ws.send_json({"type": "error", "message_id": command["message_id"], "error": ["not", "an object"]})
+
+    async with fake_engine(handler) as url:
+        client = VigilClient(async_get_clientsession(hass), url, "t" * 20)
+        await client.connect()
+        try:
+            with pytest.raises(CommandError) as failed:
+                await client.get_storage()
+            assert (failed.value.code, failed.value.message) == ("unknown", "")
+        finally:
+            await client.disconnect()

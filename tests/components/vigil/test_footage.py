@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from custom_components.vigil.client import Camera, Event, RecordMode
+from custom_components.vigil.client import Camera, DaySummary, Event, RecordMode
 from custom_components.vigil.footage import Footage, Gap
 from custom_components.vigil.media_titles import (
     day_heading,
@@ -33,12 +33,19 @@ T0 = 1767261600000  # 2026-01-01 11:00:00 CET
 CAMERA = Camera(camera_id="front", name="Front", record_mode=RecordMode.CONTINUOUS)
 
 
-def _summary(recorded: list[tuple[int, int]], gaps: list[tuple[int, int, str]], events: list[dict[str, Any]]) -> Any:
-    return {
-        "recorded": [{"start_ms": a, "end_ms": b} for a, b in recorded],
-        "gaps": [{"start_ms": a, "end_ms": b, "reason": reason} for a, b, reason in gaps],
-        "events": events,
-    }
+def _summary(
+    recorded: list[tuple[int, int]], gaps: list[tuple[int, int, str]], events: list[dict[str, Any]]
+) -> DaySummary:
+    """A summary of 2026-01-01 in Berlin, read as the client reads the engine's."""
+    day = {"camera_id": "front", "date": "2026-01-01", "time_zone": "Europe/Berlin", "start_ms": 0, "end_ms": 0}
+    return DaySummary.parse(
+        {
+            **day,
+            "recorded": [{"start_ms": a, "end_ms": b} for a, b in recorded],
+            "gaps": [{"start_ms": a, "end_ms": b, "reason": reason} for a, b, reason in gaps],
+            "events": events,
+        }
+    )
 
 
 def _event(event_id: str, start_ms: int, seconds: int) -> dict[str, Any]:
@@ -52,7 +59,7 @@ def test_footage_is_what_was_recorded_and_what_is_being_written() -> None:
     summary = _summary(
         [(T0 + 20 * 60_000, T0 + 40 * 60_000), (T0 + 41 * 60_000, T0 + 55 * 60_000)],
         [(T0 + 40 * 60_000, T0 + 41 * 60_000, "the camera stopped sending (stream ended)")],
-        [_event("a", T0 + 30 * 60_000, 12), {"id": "broken"}],
+        [_event("a", T0 + 30 * 60_000, 12)],
     )
     now = T0 + 57 * 60_000
     camera = replace(CAMERA, recording=True, last_segment_end_ms=T0 + 55 * 60_000)
@@ -63,7 +70,7 @@ def test_footage_is_what_was_recorded_and_what_is_being_written() -> None:
         Gap(T0 + 40 * 60_000, T0 + 41 * 60_000, "the camera stopped sending (stream ended)")
     ]
     assert held.gaps_in(T0, T0 + 40 * 60_000) == []  # not the time before the first recording
-    assert [event.id for event in held.events_in(T0, T0 + HOUR)] == ["a" * 32]  # the malformed one is left out
+    assert [event.id for event in held.events_in(T0, T0 + HOUR)] == ["a" * 32]
     # A still comes from indexed footage: the middle of 11:20-11:40 and 11:41-11:55 is 11:37.
     assert held.still_at(T0, T0 + HOUR) == T0 + 37 * 60_000
     # Only the segment being written: its middle, as there is nothing else.
@@ -89,13 +96,9 @@ def test_footage_is_what_was_recorded_and_what_is_being_written() -> None:
     # A camera that records nothing now (disabled): what the index holds plays.
     assert Footage.from_summaries([off], replace(CAMERA, last_segment_end_ms=None), now).playable(T0, T0 + HOUR)
     assert not Footage.from_summaries([], CAMERA, now).playable(T0, T0 + HOUR)
-    # What is not a range, gap or event is left out (one bad item must not hide the day).
-    odd = {
-        "recorded": ["x", {"start_ms": 5, "end_ms": 5}, {"start_ms": "0", "end_ms": 9}],
-        "gaps": [None],
-        "events": [3],
-    }
-    assert Footage.from_summaries([odd], CAMERA, now) == Footage((), (), (), None)
+    # Ranges and outages of no length are left out.
+    empty = _summary([(5, 5)], [(T0, T0, "camera offline")], [])
+    assert Footage.from_summaries([empty], CAMERA, now) == Footage((), (), (), None)
     # A gap without a reason still says something.
     assert Footage.from_summaries([_summary([], [(T0, T0 + 1, " ")], [])], CAMERA, now).gaps[0].reason == "unknown"
 

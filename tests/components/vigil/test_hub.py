@@ -25,7 +25,8 @@ from custom_components.vigil.client import (
     CommandError,
     ConnectionClosed,
     Event,
-    EventChanged,
+    EventStarted,
+    EventUpdated,
     InvalidMessage,
     MotionChanged,
     NotFoundError,
@@ -34,6 +35,7 @@ from custom_components.vigil.client import (
     SegmentWritten,
     Storage,
     StorageWarning,
+    StorageWarningChanged,
     UnknownEvent,
     VigilError,
 )
@@ -50,8 +52,8 @@ async def test_storage_warnings(hass: HomeAssistant, engine: EngineRig, setup_en
     entry = await setup_entry()
     hub = entry.runtime_data
     issues = ir.async_get(hass)
-    hub.on_event(StorageWarning(code="storage_full", message="1 MB over"))
-    hub.on_event(StorageWarning(code="disk_on_fire", message="smoke"))
+    hub.on_event(StorageWarningChanged(code="storage_full", message="1 MB over"))
+    hub.on_event(StorageWarningChanged(code="disk_on_fire", message="smoke"))
     full = issues.async_get_issue(DOMAIN, f"storage_storage_full_{entry.entry_id}")
     assert full is not None
     assert full.severity is ir.IssueSeverity.ERROR
@@ -61,7 +63,7 @@ async def test_storage_warnings(hass: HomeAssistant, engine: EngineRig, setup_en
     assert other.translation_key == "storage_warning"
     assert hub.storage_warnings == {"storage_full": "1 MB over", "disk_on_fire": "smoke"}
 
-    hub.on_event(StorageWarning(code="storage_full", active=False))
+    hub.on_event(StorageWarningChanged(code="storage_full", active=False))
     assert issues.async_get_issue(DOMAIN, f"storage_storage_full_{entry.entry_id}") is None
     assert hub.storage_warnings == {"disk_on_fire": "smoke"}
 
@@ -74,7 +76,7 @@ async def test_storage_warnings(hass: HomeAssistant, engine: EngineRig, setup_en
     hub._sync_storage_warnings(status)  # the test engine's own status: no warnings
     assert status.warnings == ()
     assert hub.storage_warnings == {}
-    parsed = Storage.from_dict({"warnings": [{"code": "storage_full", "message": "1 MB over"}]})
+    parsed = Storage.parse({"warnings": [{"code": "storage_full", "message": "1 MB over"}]})
     assert parsed.warnings == (StorageWarning(code="storage_full", message="1 MB over"),)
 
 
@@ -91,7 +93,7 @@ async def test_messages_about_unknown_cameras_are_ignored(
         SegmentWritten(camera_id="ghost", start_ms=1, end_ms=2),
         MotionChanged(camera_id="ghost", zone=None, active=True),
         CameraSettingsChanged(camera_id="ghost", record_mode=RecordMode.OFF, motion_enabled=False),
-        EventChanged(name="event_started", event=_event("a" * 32, camera_id="ghost")),
+        EventStarted(camera_id="ghost", event=_event("a" * 32, camera_id="ghost")),
         UnknownEvent(name="future_thing"),
     ):
         hub.on_event(message)
@@ -109,20 +111,20 @@ async def test_zone_motion_and_event_updates(hass: HomeAssistant, engine: Engine
     assert state_of(hass, "binary_sensor.front_motion_path").state == STATE_OFF
     # An older event's update does not replace the newest one.
     if newest is not None:
-        hub.on_event(EventChanged(name="event_updated", event=_event("b" * 32, start_ms=newest.start_ms - 1000)))
+        hub.on_event(EventUpdated(camera_id=FRONT, event=_event("b" * 32, start_ms=newest.start_ms - 1000)))
         assert state.last_event == newest
     # event_updated is not an automation trigger.
     before = state_of(hass, "event.front_events").state
-    hub.on_event(EventChanged(name="event_updated", event=_event("c" * 32, start_ms=2**42)))
+    hub.on_event(EventUpdated(camera_id=FRONT, event=_event("c" * 32, start_ms=2**42)))
     assert state_of(hass, "event.front_events").state == before
     assert state.last_event is not None
     assert state.last_event.id == "c" * 32
     # Kinds the entity does not offer are not fired either.
-    hub.on_event(EventChanged(name="event_started", event=_event("d" * 32, start_ms=2**42, kind="camera")))
+    hub.on_event(EventStarted(camera_id=FRONT, event=_event("d" * 32, start_ms=2**42, kind="camera")))
     assert state_of(hass, "event.front_events").state == before
 
     # A snapshot event the engine has expired meanwhile: no picture, no error.
-    hub.on_event(EventChanged(name="event_updated", event=_event("e" * 32, start_ms=2**43, has_snapshot=True)))
+    hub.on_event(EventUpdated(camera_id=FRONT, event=_event("e" * 32, start_ms=2**43, has_snapshot=True)))
     image = hass.data["image"].get_entity("image.front_latest_event_snapshot")
     assert await image.async_image() is None
     with patch.object(hub.client, "event_snapshot", side_effect=CannotConnect("down")):

@@ -20,7 +20,14 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 
-from custom_components.vigil.client import CannotConnect, CommandError, InvalidServer, NotFoundError
+from custom_components.vigil.client import (
+    CannotConnect,
+    CommandError,
+    DaySummary,
+    InvalidServer,
+    NotFoundError,
+    ProtocolError,
+)
 from custom_components.vigil.const import DOMAIN
 from custom_components.vigil.websocket_api import (
     ERR_ENGINE_UNAVAILABLE,
@@ -304,29 +311,32 @@ def test_days_are_checked_before_the_engine_is_asked() -> None:
 
 
 async def test_what_the_card_gets_of_a_summary(hass: HomeAssistant, engine: EngineRig, setup_entry: SetupEntry) -> None:
-    """Events without a snapshot get no thumbnail link; items the card could not use are left out."""
+    """Events without a snapshot get no thumbnail link; what an older engine leaves out takes its default."""
     await setup_entry()
     camera = entity_id(hass, engine, "camera", "camera")
     target = resolve_camera(hass, camera)
     running = {"id": "a" * 32, "kind": "manual", "label": "doorbell", "start_ms": 2_000, "end_ms": None}
-    summary = {
-        "date": "2026-03-29",
-        "time_zone": BERLIN,
-        "start_ms": 1_000,
-        "end_ms": 9_000,
-        "recorded": [{"start_ms": 1_000, "end_ms": 3_000}, {"start_ms": 4_000}],
-        "gaps": [{"start_ms": 3_000, "end_ms": 4_000, "reason": None}],
-        "events": [{**running, "has_snapshot": False, "pre_ms": 500}, {"kind": "motion"}, "not an event"],
-        "hours": [{"start_ms": 1_000, "end_ms": 9_000, "label": "00:00", "utc_offset": "+01:00"}],
-        "live": "yes",
-    }
+    day = {"camera_id": FRONT, "date": "2026-03-29", "time_zone": BERLIN, "start_ms": 1_000, "end_ms": 9_000}
+    summary = DaySummary.parse(
+        {
+            **day,
+            "recorded": [{"start_ms": 1_000, "end_ms": 3_000}],
+            "gaps": [{"start_ms": 3_000, "end_ms": 4_000, "reason": None}],
+            "events": [{**running, "camera_id": FRONT, "has_snapshot": False, "pre_ms": 500}],
+            "hours": [{"start_ms": 1_000, "end_ms": 9_000, "label": "00:00", "utc_offset": "+01:00"}],
+        }
+    )  # no "live": an engine of schema version 1
     result = timeline_result(hass, target, camera, summary, date(2026, 3, 29), None)
     assert result["recorded"] == [[1_000, 3_000]]
     assert result["gaps"] == [{"start_ms": 3_000, "end_ms": 4_000, "reason": ""}]
     assert result["events"] == [
-        {**running, "zones": [], "pre_ms": 500, "post_ms": 0, "peak_score": None, "thumbnail": None}
+        {**running, "zones": [], "pre_ms": 500, "post_ms": 0, "peak_score": 0.0, "thumbnail": None}
     ]
     assert result["hours"] == [
         {"start_ms": 1_000, "end_ms": 9_000, "label": "00:00", "utc_offset": "+01:00", "events": 0, "recorded_ms": 0}
     ]
+    # What the card could not use never reaches it: the client refuses such an answer.
+    for odd in ({"recorded": [{"start_ms": 4_000}]}, {"events": ["not an event"]}, {"live": "yes"}):
+        with pytest.raises(ProtocolError):
+            DaySummary.parse({**day, **odd})
     assert (result["live"], result["next_date"], result["today"]) == (False, None, "2026-03-29")

@@ -1,0 +1,19 @@
+"""The protocol's versions, limits and WebSocket close codes (docs/api/websocket.md states each)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Grows with every change of the protocol; MIN_SCHEMA_VERSION only with one that breaks clients.
+# 2: live HLS, stills of any instant, DaySummary.live (the segment being written counts as footage).
+SCHEMA_VERSION: Final = 2
+MIN_SCHEMA_VERSION: Final = 1
+
+MAX_MESSAGE_BYTES: Final = 64 * 1024  # a client's frame
+MAX_PENDING_COMMANDS: Final = 32  # commands outstanding on one connection
+SUBSCRIBER_QUEUE: Final = 1000  # events waiting to be forwarded to one connection
+AUTH_TIMEOUT_S: Final = 10.0  # for the auth message
+
+CLOSE_UNAUTHORIZED: Final = 4001
+CLOSE_TOO_SLOW: Final = 4002
+CLOSE_PROTOCOL: Final = 4003
