@@ -125,6 +125,13 @@ async def event_clip(request: web.Request) -> web.StreamResponse:
     ctx, event = await _event(request)
     start = event.clip_start_ms
     end = event.clip_end_ms(ctx.engine.clock.now_ms())
+    if event.running:
+        # A running event's clip ends at its newest indexed footage, not at "now": a player
+        # fetches one file in several requests (the head, then byte ranges), and a clip whose
+        # end moved between them would differ in length each time. It grows by whole segments.
+        files = await asyncio.to_thread(ctx.segment_files, event.camera_id, start, end)
+        if files:
+            end = min(end, files[-1][0].end_ms)
     if end - start > MAX_CLIP_MS:
         end = start + MAX_CLIP_MS
     clip = await ctx.clip(event.camera_id, start, max(end, start + 1))
