@@ -30,8 +30,8 @@ from aiohttp import web
 from yarl import URL
 
 from .admission import Slot, address_key
+from .guarded_handler import GuardedRequestHandler, GuardedRunner, GuardedServer
 from .lograte import RateLimitedLog
-from .protocol import GuardedRequestHandler, GuardedRunner, GuardedServer
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -30,9 +30,9 @@ from vigil_engine.protocol import (
 from . import hls, live, still
 from .admission import MAX_UNTRUSTED_PER_ADDRESS
 from .fdbudget import MAX_CONNECTIONS
+from .guarded_handler import HEAD_TIMEOUT_S, KEEPALIVE_TIMEOUT_S
 from .json_schema import COMPONENTS, json_schemas
 from .params import EVENT_KINDS, MAX_TIME_MS, MAX_WIDTH, MIN_WIDTH, TIME_ZONE
-from .protocol import HEAD_TIMEOUT_S, KEEPALIVE_TIMEOUT_S
 from .queries import MAX_PAGE
 
 # The answers of the JSON endpoints, besides the objects they hold.

@@ -32,10 +32,10 @@ from .auth import SIGNATURE_PARAM, Signer, bearer, load_or_create_token, token_m
 from .context import CONTEXT, ApiContext
 from .errors import INTERNAL, ApiError
 from .fdbudget import FdBudget, raise_open_file_limit
+from .guarded_handler import GuardedRunner, trust
 from .listener import GuardedSite
 from .lograte import RateLimitFilter
 from .openapi import build_spec
-from .protocol import GuardedRunner, trust
 
 if TYPE_CHECKING:
     from vigil_engine.engine import Engine

@@ -70,9 +70,9 @@ from .auth import MAX_SIGNATURE_SECONDS, SIGNATURE_PARAM, token_matches
 from .camera_commands import CAMERA_HANDLERS
 from .context import CONTEXT, ApiContext
 from .errors import INTERNAL, ApiError, camera_not_found, invalid
+from .guarded_handler import trust
 from .lograte import RateLimitedLog
 from .onvif_commands import ONVIF_HANDLERS
-from .protocol import trust
 
 _LOGGER = logging.getLogger(__name__)
 
