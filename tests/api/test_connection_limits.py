@@ -29,7 +29,7 @@ import pytest
 
 from tests.api.inprocess_api import TOKEN, api_server
 from tests.support.media import make_clip
-from vigil_engine.api import admission, fdbudget, listener, lograte, protocol
+from vigil_engine.api import admission, fdbudget, guarded_handler, listener, lograte
 from vigil_engine.api.server import ApiServer
 
 HEAD_TIMEOUT_S = 0.6
@@ -38,7 +38,7 @@ AUTH = f"Authorization: Bearer {TOKEN}\r\n"
 
 @pytest.fixture(autouse=True)
 def _short_head_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(protocol, "HEAD_TIMEOUT_S", HEAD_TIMEOUT_S)
+    monkeypatch.setattr(guarded_handler, "HEAD_TIMEOUT_S", HEAD_TIMEOUT_S)
 
 
 @pytest.fixture(autouse=True)
@@ -46,8 +46,12 @@ def _fresh_log_windows(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test starts with empty rate-limit windows (they are per process)."""
     monkeypatch.setattr(admission, "_refused_log", lograte.RateLimitedLog(admission._LOGGER, logging.WARNING))
     monkeypatch.setattr(admission, "_dropped_log", lograte.RateLimitedLog(admission._LOGGER, logging.INFO))
-    monkeypatch.setattr(protocol, "_bad_request_log", lograte.RateLimitedLog(protocol._LOGGER, logging.DEBUG))
-    monkeypatch.setattr(protocol, "_slow_head_log", lograte.RateLimitedLog(protocol._LOGGER, logging.DEBUG))
+    monkeypatch.setattr(
+        guarded_handler, "_bad_request_log", lograte.RateLimitedLog(guarded_handler._LOGGER, logging.DEBUG)
+    )
+    monkeypatch.setattr(
+        guarded_handler, "_slow_head_log", lograte.RateLimitedLog(guarded_handler._LOGGER, logging.DEBUG)
+    )
     monkeypatch.setattr(listener, "_accept_error_log", lograte.RateLimitedLog(listener._LOGGER, logging.ERROR))
 
 
@@ -176,7 +180,7 @@ async def test_strangers_get_one_request_per_connection_and_token_holders_keep_a
 async def test_an_idle_authenticated_connection_is_closed_after_the_keepalive_timeout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(protocol, "KEEPALIVE_TIMEOUT_S", 1.5)
+    monkeypatch.setattr(guarded_handler, "KEEPALIVE_TIMEOUT_S", 1.5)
     async with api_server(tmp_path) as server, connections() as conns:
         member = await Conn.open(server.port)
         conns.append(member)
@@ -231,7 +235,7 @@ async def test_a_slow_download_and_an_idle_websocket_outlive_the_head_deadline(t
 async def test_unauthenticated_connections_from_one_address_are_capped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(protocol, "HEAD_TIMEOUT_S", 30.0)
+    monkeypatch.setattr(guarded_handler, "HEAD_TIMEOUT_S", 30.0)
     monkeypatch.setattr(admission, "MAX_UNTRUSTED_PER_ADDRESS", 4)
     async with api_server(tmp_path) as server, connections() as conns:
         conns += [await Conn.open(server.port, "127.0.0.2") for _ in range(4)]
@@ -249,7 +253,7 @@ async def test_unauthenticated_connections_from_one_address_are_capped(
 async def test_a_flood_makes_room_for_others_but_never_for_itself(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(protocol, "HEAD_TIMEOUT_S", 30.0)
+    monkeypatch.setattr(guarded_handler, "HEAD_TIMEOUT_S", 30.0)
     monkeypatch.setattr(fdbudget, "MAX_CONNECTIONS", 16)  # 8 unauthenticated, 8 per address
     async with api_server(tmp_path) as server, connections() as conns:
         flood = [await Conn.open(server.port, "127.0.0.2") for _ in range(8)]
@@ -294,7 +298,7 @@ async def test_authenticated_connections_are_never_dropped_to_make_room(
 async def test_near_the_open_file_limit_connections_are_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(protocol, "HEAD_TIMEOUT_S", 30.0)
+    monkeypatch.setattr(guarded_handler, "HEAD_TIMEOUT_S", 30.0)
     async with api_server(tmp_path) as server, connections() as conns:
         # Leave the API room for the next descriptor number and three more; then take them.
         probe = os.dup(0)
@@ -341,7 +345,7 @@ async def test_accept_errors_pause_accepting_and_are_logged_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(listener, "ACCEPT_PAUSE_S", 0.2)
-    monkeypatch.setattr(protocol, "HEAD_TIMEOUT_S", 30.0)
+    monkeypatch.setattr(guarded_handler, "HEAD_TIMEOUT_S", 30.0)
     async with api_server(tmp_path) as server:
         clients = [socket.socket() for _ in range(20)]  # made before the table is full
         try:
@@ -402,7 +406,7 @@ async def test_malformed_requests_get_400_and_one_debug_line(tmp_path: Path, cap
                 for data in MALFORMED:
                     answer = await _answer(server.port, data)
                     assert answer.split(b" ", 2)[1:2] == [b"400"], (data[:40], answer[:200])
-                    assert answer.endswith(protocol.BAD_REQUEST_BODY.encode())
+                    assert answer.endswith(guarded_handler.BAD_REQUEST_BODY.encode())
                     assert TOKEN.encode() not in answer
         records = [r for r in caplog.records if r.name.startswith(("vigil_engine.api", "aiohttp"))]
         assert [r.levelname for r in records if "malformed" in r.getMessage()] == ["DEBUG"]
