@@ -8,6 +8,14 @@ storage and database folders are checked: they must exist or be creatable, and b
 ``--check`` does exactly these checks and exits; a start that fails them exits the same way.
 Either way a problem is a one-line error naming the key, the path and the reason, with exit
 code 2, never a traceback.
+
+When a camera detects objects, the detection model is checked too (``--check``, and the
+engine's start): a configured model that is missing or invalid (or a default one that is there
+but not the release's) is one ERROR line naming the file, but not a reason to refuse to run: the
+engine records and detects motion without objects, so ``--check`` still exits 0 and says that
+object detection is unavailable. Without a configured model and without the default one (a
+checkout whose setup could not download it; the add-on image always has it), object detection
+is simply off, as one INFO line says.
 """
 
 from __future__ import annotations
@@ -25,6 +33,8 @@ import sys
 from pathlib import Path
 
 from .config import ConfigError, EngineConfig, load_config
+from .detection.model import ModelError
+from .detection.settings import check_model, no_model_installed
 from .engine import Engine
 from .logs import setup_logging
 from .storage.migrations import IndexTooNewError, index_too_new
@@ -183,6 +193,31 @@ def storage_problems(config: EngineConfig) -> list[str]:
     return [*problems, too_new] if too_new is not None else problems
 
 
+def _check_detection(config: EngineConfig) -> None:
+    """Say whether the cameras that detect objects can: the model is checked (not loaded)."""
+    detecting = [cam.id for cam in config.cameras if cam.enabled and cam.objects.enabled and cam.objects.labels]
+    if not detecting:
+        return
+    missing = no_model_installed(config.detector)
+    if missing is not None:
+        _LOGGER.info(
+            "Object detection is off: no detection model is installed (%s is not there; detector.model names one)",
+            missing,
+        )
+        return
+    try:
+        model = check_model(config.detector)
+    except ModelError as err:
+        _LOGGER.error(
+            "Object detection is unavailable: %s (cameras %s record and detect motion without it)",
+            err,
+            ", ".join(detecting),
+        )
+        return
+    where = config.detector.url if model is None else model.path
+    _LOGGER.info("Object detection: %s on %s for cameras %s", where, config.detector.backend, ", ".join(detecting))
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
     if arguments[:1] == ["detect"]:
@@ -212,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             config.storage_path,
             config.db_path,
         )
+        _check_detection(config)
         return 0
     try:
         asyncio.run(_run(Engine(config)))

@@ -29,9 +29,10 @@ import json
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal, cast
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -39,7 +40,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import voluptuous as vol
 import yaml
 
-from .motion.settings import EventSettings, MotionSettings, Polygon, Zone
+from .detection.labels import COCO_LABELS, GROUPS, resolve_labels
+from .detection.object_settings import DEFAULT_LABELS, LabelFilter, ObjectSettings
+from .detection.settings import BACKENDS, BackendKind, DetectorSettings
+from .motion.settings import EVENTS_FROM, EventSettings, EventsFrom, MotionSettings, Polygon, Zone
 from .redact import SECRETS, url_secrets
 
 RecordMode = Literal["continuous", "events", "off"]
@@ -135,6 +139,7 @@ class CameraConfig:
     events: EventSettings = field(default_factory=EventSettings)
     onvif: OnvifSettings | None = None
     motion_source: MotionSource = "own"
+    objects: ObjectSettings = field(default_factory=ObjectSettings)
 
     @property
     def is_demo(self) -> bool:
@@ -158,6 +163,8 @@ class EngineConfig:
     api_port: int = DEFAULT_API_PORT
     # None: generated on first start and kept beside the index database (see ``api.auth``).
     api_token: str | None = field(default=None, repr=False)
+    # How object detection runs (one detector for every camera); see ``detection.settings``.
+    detector: DetectorSettings = field(default_factory=DetectorSettings)
 
     @property
     def recordings_path(self) -> Path:
@@ -265,6 +272,77 @@ def _polygon(value: Any) -> Polygon:
     return tuple(_point(point) for point in value)
 
 
+# Every name a label filter may use: the model's labels (a space may be written as "_", as the
+# add-on's form needs: traffic_light) and the groups.
+_LABEL_NAMES: tuple[str, ...] = (*(label.replace(" ", "_") for label in COCO_LABELS), *GROUPS)
+_FILTER_KEYS = {"min_score": (0.0, 1.0), "min_area_percent": (0.0, 100.0)}
+
+
+_LABEL_HINT = "a COCO label such as person, car or dog, or a group: person, vehicle, animal"
+
+
+def _unknown_label(value: Any) -> str | None:
+    """Why ``value`` is not a label or group name (with the closest name), or None."""
+    if not isinstance(value, str) or not value.strip():
+        return f"expected {_LABEL_HINT}"
+    name = value.strip().lower().replace(" ", "_")
+    if name in _LABEL_NAMES:
+        return None
+    close = difflib.get_close_matches(name, _LABEL_NAMES, n=1, cutoff=_CLOSE_ENOUGH)
+    hint = f"did you mean {close[0]!r}?" if close else _LABEL_HINT
+    return f"unknown label {value.strip()[:_MAX_KEY_IN_MESSAGE]!r} ({hint})"
+
+
+def _labels(value: Any) -> frozenset[str]:
+    """A list of labels and groups (the labels to track, or those that enter a zone): the labels
+    they stand for. Every unknown name of the list is reported at once."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise vol.Invalid("expected a list of labels, such as [person, car]")
+    problems = [problem for item in value if (problem := _unknown_label(item)) is not None]
+    if problems:
+        raise vol.Invalid("; ".join(problems))
+    return resolve_labels(value)
+
+
+def _optional_labels(value: Any) -> frozenset[str] | None:
+    return None if value is None else _labels(value)
+
+
+def _object_filter(value: Any) -> tuple[frozenset[str], dict[str, float]]:
+    """``"person min_score=0.6 min_area_percent=0.5"``: a label (or group) and its limits."""
+    usage = "expected 'LABEL min_score=0.6 min_area_percent=0.5' (either limit may be left out)"
+    if not isinstance(value, str) or not value.split():
+        raise vol.Invalid(usage)
+    name, *settings = value.split()
+    if (problem := _unknown_label(name)) is not None:
+        raise vol.Invalid(problem)
+    labels = resolve_labels([name])
+    limits: dict[str, float] = {}
+    for setting in settings:
+        key, sep, number = setting.partition("=")
+        if not sep or key not in _FILTER_KEYS:
+            close = difflib.get_close_matches(key, list(_FILTER_KEYS), n=1, cutoff=_CLOSE_ENOUGH)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise vol.Invalid(f"unknown limit {key[:_MAX_KEY_IN_MESSAGE]!r}{hint}: {usage}")
+        low, high = _FILTER_KEYS[key]
+        try:
+            limit = float(number)
+        except ValueError:
+            raise vol.Invalid(f"{key} must be a number from {low:g} to {high:g}") from None
+        if not low <= limit <= high:
+            raise vol.Invalid(f"{key} must be a number from {low:g} to {high:g}")
+        limits[key] = limit
+    return labels, limits
+
+
+def _model_url(value: Any) -> str:
+    if not isinstance(value, str) or urlsplit(value.strip()).scheme not in {"http", "https"}:
+        raise vol.Invalid("expected the inference server's URL, such as http://192.168.1.20:8000")
+    return value.strip()
+
+
 class _Each:
     """A list whose items all follow ``schema``. Unlike voluptuous's ``[schema]``, which stops
     at the first item with an error inside it, every item's errors are reported."""
@@ -294,6 +372,8 @@ _ZONE = vol.Schema(
         vol.Required("name"): _slug,
         vol.Required("polygon"): _polygon,
         vol.Optional("min_area_percent"): vol.Any(None, vol.All(vol.Coerce(float), vol.Range(min=0.01, max=100))),
+        # Only these objects enter the zone (default: any tracked object).
+        vol.Optional("objects"): _optional_labels,
     },
     extra=vol.PREVENT_EXTRA,
 )
@@ -331,6 +411,7 @@ def _motion_settings(raw: dict[str, Any]) -> MotionSettings:
             name=zone["name"],
             polygon=zone["polygon"],
             min_area=None if zone.get("min_area_percent") is None else zone["min_area_percent"] / 100,
+            objects=zone.get("objects"),
         )
         for zone in raw["zones"]
     )
@@ -342,6 +423,30 @@ def _motion_settings(raw: dict[str, Any]) -> MotionSettings:
         masks=tuple(raw["masks"]),
         zones=zones,
         analysis_width=raw["analysis_width"],
+    )
+
+
+def _object_settings(cam: dict[str, Any]) -> ObjectSettings:
+    """A filter naming a group sets the limits of each of its labels; one naming a label
+    overrides the limits it gives (whatever the order of the list)."""
+    limits: dict[str, dict[str, float]] = {}
+    for labels, given in sorted(cam["object_filters"], key=lambda item: -len(item[0])):
+        for label in labels:
+            limits.setdefault(label, {}).update(given)
+    base = LabelFilter()
+    filters = {
+        label: LabelFilter(
+            min_score=given.get("min_score", base.min_score),
+            min_area=given.get("min_area_percent", base.min_area * 100) / 100,
+        )
+        for label, given in limits.items()
+    }
+    return ObjectSettings(
+        enabled=cam["object_detection"],
+        fps=cam["object_fps"],
+        labels=cam["objects"],
+        filters=MappingProxyType(filters),
+        masks=tuple(cam["object_masks"]),
     )
 
 
@@ -375,6 +480,28 @@ _CAMERA = vol.Schema(
         vol.Optional("loop", default=True): bool,
         vol.Optional("motion", default=dict): _MOTION,
         vol.Optional("events", default=dict): _EVENTS,
+        # Object detection: flat keys, not a section, because the add-on's form (the
+        # Supervisor) demands every section in every camera: a new one would invalidate every
+        # configuration written before it.
+        vol.Optional("events_from", default="motion"): vol.In(EVENTS_FROM),
+        vol.Optional("object_detection", default=True): bool,
+        vol.Optional("objects", default=lambda: list(DEFAULT_LABELS)): _labels,
+        vol.Optional("object_fps", default=5): vol.All(vol.Coerce(float), vol.Range(min=0.5, max=30)),
+        vol.Optional("object_filters", default=list): [_object_filter],
+        vol.Optional("object_masks", default=list): [_polygon],
+    },
+    extra=vol.PREVENT_EXTRA,
+)
+
+_DETECTOR = vol.Schema(
+    {
+        vol.Optional("backend", default="onnx"): vol.In(BACKENDS),
+        # None: the YOLOX-Nano the add-on image (or scripts/setup) provides, checked by its sha256.
+        vol.Optional("model"): vol.Any(None, vol.All(str, vol.Length(min=1))),
+        vol.Optional("url"): vol.Any(None, _model_url),
+        vol.Optional("threads", default=1): vol.All(vol.Coerce(int), vol.Range(min=1, max=16)),
+        vol.Optional("device", default="CPU"): vol.All(str, vol.Length(min=1, max=32)),
+        vol.Optional("timeout", default=2): vol.All(vol.Coerce(float), vol.Range(min=0.1, max=60)),
     },
     extra=vol.PREVENT_EXTRA,
 )
@@ -397,6 +524,7 @@ _ENGINE = vol.Schema(
         vol.Optional("api_host"): vol.All(str, vol.Length(min=1)),
         vol.Optional("api_port", default=DEFAULT_API_PORT): vol.All(vol.Coerce(int), vol.Range(min=0, max=65535)),
         vol.Optional("api_token"): _api_token,
+        vol.Optional("detector", default=dict): _DETECTOR,
         # Each camera is validated on its own (parse_camera), so that all of them are.
         vol.Optional("cameras", default=list): list,
     },
@@ -547,6 +675,14 @@ def _camera_rule_errors(raw: dict[Any, Any], label: str) -> list[str]:
             if name in names:
                 errors.append(f"{label}.motion.zones[{index}].name: duplicate zone name {name!r}")
             names.add(name)
+    filters = raw.get("object_filters")
+    seen: set[str] = set()
+    for index, entry in enumerate(filters if isinstance(filters, list) else []):
+        name = entry.split()[0].lower() if isinstance(entry, str) and entry.split() else None
+        if name is not None:
+            if name in seen:
+                errors.append(f"{label}.object_filters[{index}]: a second filter for {name!r}")
+            seen.add(name)
     return errors
 
 
@@ -620,9 +756,10 @@ def parse_camera(raw: Any, label: str) -> CameraConfig:
         realtime=cam["realtime"],
         loop=cam["loop"],
         motion=_motion_settings(cam["motion"]),
-        events=EventSettings(**cam["events"]),
+        events=EventSettings(**cam["events"], events_from=cast(EventsFrom, cam["events_from"])),
         onvif=onvif,
         motion_source=cast(MotionSource, cam["motion"]["source"]),
+        objects=_object_settings(cam),
     )
 
 
@@ -666,6 +803,9 @@ def parse_config(raw: Any, base_dir: Path | None = None, *, addon: bool | None =
     if not isinstance(raw, dict):
         raise ConfigError("config: expected a mapping of keys to values at the top level")
     data, errors = _validate(_ENGINE, raw, "")
+    detector = raw.get("detector")
+    if isinstance(detector, dict) and detector.get("backend") == "remote" and not detector.get("url"):
+        errors.append("detector.url: the remote backend needs the server's URL, such as http://192.168.1.20:8000")
     cameras = _parse_cameras(raw.get("cameras", []), errors)
     if errors or data is None:
         raise ConfigError(*errors)
@@ -698,6 +838,18 @@ def parse_config(raw: Any, base_dir: Path | None = None, *, addon: bool | None =
         api_host=data.get("api_host") or (ADDON_API_HOST if addon else STANDALONE_API_HOST),
         api_port=data["api_port"],
         api_token=data.get("api_token"),
+        detector=_detector_settings(data["detector"], _path),
+    )
+
+
+def _detector_settings(raw: dict[str, Any], path: Callable[[str | None], Path | None]) -> DetectorSettings:
+    return DetectorSettings(
+        backend=cast(BackendKind, raw["backend"]),
+        model=path(raw.get("model")),
+        threads=raw["threads"],
+        device=raw["device"],
+        url=raw.get("url"),
+        timeout=raw["timeout"],
     )
 
 

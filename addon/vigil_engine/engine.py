@@ -15,6 +15,8 @@ from . import __version__
 from .bus import BusMessage, EventBus
 from .clock import EngineClock
 from .config import RECORD_MODES, CameraConfig, EngineConfig, RecordMode, parse_camera
+from .detection.model import ModelError
+from .detection.settings import check_model, no_model_installed
 from .events.manager import CameraEvents, EventManager
 from .events.model import EventRecord
 from .ingest.worker import CameraWorker
@@ -29,6 +31,8 @@ from .storage.index import Index
 from .storage.reconcile import ReconcileReport, reconcile
 
 if TYPE_CHECKING:
+    from .detection.camera import CameraObjects
+    from .detection.service import DetectionService
     from .onvif.camera import OnvifCamera
     from .onvif.topics import CameraDetection
 
@@ -69,6 +73,10 @@ class Engine:
         self.retention: RetentionEnforcer | None = None
         self.bus = EventBus()
         self.events: EventManager | None = None
+        # One object detector for every camera; None while no camera detects objects, or when
+        # the model cannot be used (detection_error says why; recording goes on regardless).
+        self.detection: DetectionService | None = None
+        self.detection_error: str | None = None
         self.instance_id = ""
         self._settings_lock = threading.Lock()
         self._retention_wakeup: asyncio.Event | None = None
@@ -130,6 +138,7 @@ class Engine:
             if camera_id not in self.cameras:
                 self.retention.retire(camera_id, days)
         await asyncio.to_thread(self.retention.run_once)
+        await asyncio.to_thread(self._open_detection)
         for cam in cfg.cameras:
             if not cam.enabled:
                 continue
@@ -158,11 +167,54 @@ class Engine:
         )
         worker.set_recording(camera.record_mode != "off")
         camera.worker = worker
-        motion = MotionWorker(cam, cfg, self.clock, self.events, self._emit, worker)
+        camera.objects = self._camera_objects(camera, cam)
+        motion = MotionWorker(cam, cfg, self.clock, self.events, self._emit, worker, camera.objects)
         motion.set_enabled(camera.detector_on)
         camera.motion = motion
         worker.start()
         motion.start()
+
+    # --- object detection ---
+    def _open_detection(self) -> None:
+        """Start the detection service if a camera detects objects and the model is usable.
+
+        The model file is checked here, in milliseconds: a configured one that is missing or
+        invalid is one ERROR line (no model installed at all, one INFO line), and the cameras
+        record and detect motion without objects. The runtime loads in the service's own thread,
+        so the engine's start never waits for it."""
+        if self.detection is not None or self._stopping:
+            return
+        if not any(camera.objects_enabled and camera.config.objects.labels for camera in self.cameras.values()):
+            return
+        missing = no_model_installed(self.config.detector)
+        if missing is not None:
+            reason = f"no detection model is installed ({missing} is not there; detector.model names one)"
+            if self.detection_error != reason:
+                _LOGGER.info("Object detection is off: %s", reason)
+            self.detection_error = reason
+            return
+        try:
+            check_model(self.config.detector)
+        except ModelError as err:
+            if self.detection_error != str(err):
+                _LOGGER.error("Object detection is unavailable: %s (recording and motion detection go on)", err)
+            self.detection_error = str(err)
+            return
+        from .detection.service import DetectionService  # noqa: PLC0415 - numpy and the runtime only when used
+
+        self.detection_error = None
+        self.detection = DetectionService(self.config.detector)
+        self.detection.start()
+
+    def _camera_objects(self, camera: RunningCamera, cam: CameraConfig) -> CameraObjects | None:
+        """The camera's object pipeline, or None without a detection service."""
+        if self.detection is None or self.events is None or not cam.objects.labels:
+            return None
+        from .detection.camera import CameraObjects  # noqa: PLC0415 - see _open_detection
+
+        objects = CameraObjects(cam, self.detection, self.events.camera(cam.id), self._emit)
+        objects.set_enabled(camera.objects_enabled)
+        return objects
 
     def _start_onvif(self, cam: CameraConfig) -> None:
         """Resolve the camera's streams over ONVIF in the background, then start it; run its events."""
@@ -240,8 +292,12 @@ class Engine:
             await asyncio.to_thread(
                 self.index.set_camera_setting, cam.id, "motion_enabled", "1" if cam.motion.enabled else "0"
             )
+            await asyncio.to_thread(
+                self.index.set_camera_setting, cam.id, "objects_enabled", "1" if cam.objects.enabled else "0"
+            )
             self.events.cameras[cam.id] = CameraEvents(self.events, cam)
             self.retention.set_record_mode(cam.id, cam.record)
+            await asyncio.to_thread(self._open_detection)
             if cam.enabled:
                 if cam.onvif is not None:
                     self._start_onvif(cam)
@@ -346,6 +402,8 @@ class Engine:
         # Each worker finishes its segment (close, fsync, index) before its thread ends.
         for worker in workers:
             await asyncio.to_thread(worker.join, self.config.read_timeout + 5)
+        if self.detection is not None:
+            await asyncio.to_thread(self.detection.stop)
         if self.events is not None:
             # Running events end with the footage: their post-capture is what was recorded.
             await asyncio.to_thread(self.events.end_all, "engine stopped")
@@ -363,6 +421,19 @@ class Engine:
             "version": __version__,
             "cameras": {cid: self.camera_state(cid) for cid in self.cameras},
             "storage": self.storage_status.as_dict(),
+            "detection": self.detection_state(),
+        }
+
+    def detection_state(self) -> dict[str, Any]:
+        """The object detector: in use, why not, and how much it has done."""
+        service = self.detection
+        return {
+            "running": service is not None,
+            "available": service is not None and service.error is None,
+            "error": service.error if service is not None else self.detection_error,
+            "backend": self.config.detector.backend,
+            "inferences": service.inferences if service is not None else 0,
+            "queued": service.queued() if service is not None else 0,
         }
 
     # --- the facade used by the API (all ids validated here; unknown ids raise) ---
@@ -393,6 +464,10 @@ class Engine:
             pre_capture=cam.events.pre_capture,
             post_capture=cam.events.post_capture,
             motion_source=cam.motion_source,
+            objects_enabled=camera.objects_enabled,
+            objects=sorted(cam.objects.labels),
+            events_from=cam.events.events_from,
+            detection=self._camera_detection(camera),
             onvif=cam.onvif is not None,
             origin="api" if camera_id in self.runtime else "config",
             device=None,
@@ -406,6 +481,24 @@ class Engine:
                 has_substream=camera.resolved is not None and camera.resolved.substream_url is not None,
             )
         return state
+
+    def _camera_detection(self, camera: RunningCamera) -> dict[str, Any]:
+        """The camera's object detection: on or off, working or why not, and its counters
+        (``frames_skipped``: frames the busy detector dropped)."""
+        objects = camera.objects
+        if objects is not None:
+            return objects.status()
+        error = self.detection_error if camera.objects_enabled and camera.config.objects.labels else None
+        return {
+            "enabled": camera.objects_enabled,
+            "available": False,
+            "error": error,
+            "frames_detected": 0,
+            "frames_skipped": 0,
+            "objects_tracked": 0,
+            "latency_p50_ms": None,
+            "latency_p95_ms": None,
+        }
 
     def stream_url(self, camera_id: str, substream: bool = False) -> str:
         """The camera's stream URL *with credentials*, for a client that plays it directly
@@ -435,6 +528,8 @@ class Engine:
             camera.record_mode = mode
         if "motion_enabled" in saved:
             camera.motion_enabled = saved["motion_enabled"] == "1"
+        if "objects_enabled" in saved:
+            camera.objects_enabled = saved["objects_enabled"] == "1"
         camera.status.record_mode = camera.record_mode
 
     def _settings_changed(self, camera_id: str) -> None:
@@ -444,6 +539,7 @@ class Engine:
                 "camera_id": camera_id,
                 "record_mode": self.cameras[camera_id].record_mode,
                 "motion_enabled": self.cameras[camera_id].motion_enabled,
+                "objects_enabled": self.cameras[camera_id].objects_enabled,
             },
         )
 
@@ -476,6 +572,33 @@ class Engine:
         motion = camera.motion
         if motion is not None:
             motion.set_enabled(camera.detector_on)
+        self._settings_changed(camera_id)
+
+    def objects_enabled(self, camera_id: str) -> bool:
+        self._check_camera(camera_id)
+        return self.cameras[camera_id].objects_enabled
+
+    async def set_objects_enabled(self, camera_id: str, enabled: bool) -> None:
+        """Turn object detection on or off at run time (kept across restarts). Off, or without a
+        usable model, the camera records and detects motion as before."""
+        self._check_camera(camera_id)
+        camera = self.cameras[camera_id]
+        with self._settings_lock:
+            camera.objects_enabled = enabled
+        if self.index is not None:
+            await asyncio.to_thread(
+                self.index.set_camera_setting, camera_id, "objects_enabled", "1" if enabled else "0"
+            )
+        if enabled and self.detection is None:
+            # The first camera to detect objects: check the model, start the service, and give
+            # every running camera its pipeline (each switched as its setting says).
+            await asyncio.to_thread(self._open_detection)
+            for other in self.cameras.values():
+                if other.motion is not None and other.objects is None and other.resolved is not None:
+                    other.objects = self._camera_objects(other, other.resolved)
+                    other.motion.objects = other.objects
+        if camera.objects is not None:
+            camera.objects.set_enabled(enabled)
         self._settings_changed(camera_id)
 
     async def start_manual_event(self, camera_id: str, label: str | None = None) -> EventRecord:

@@ -1,9 +1,10 @@
 """Everything the engine holds for one camera, in one object.
 
 A camera is its configuration, its status, the settings changed at run time (record mode,
-motion detection), the stream URLs it resolved to (an ONVIF camera learns them when it
-connects), and the parts that run it: the recording worker, the motion worker, and for
-ONVIF cameras the session and the event feed. Keeping them together means adding or
+motion detection, object detection), the stream URLs it resolved to (an ONVIF camera learns
+them when it connects), and the parts that run it: the recording worker, the motion worker,
+its object pipeline (tracked objects, detection counters), and for ONVIF cameras the session
+and the event feed. Keeping them together means adding or
 removing a camera is one insertion or one removal, and nothing can be left behind in a
 table that was forgotten.
 """
@@ -17,6 +18,7 @@ from .config import CameraConfig, RecordMode
 from .status import CameraStatus
 
 if TYPE_CHECKING:
+    from .detection.camera import CameraObjects
     from .ingest.worker import CameraWorker
     from .motion.worker import MotionWorker
     from .onvif.camera import OnvifCamera
@@ -32,11 +34,14 @@ class RunningCamera:
     # Run-time settings (API / Home Assistant), persisted in the index; they start from the config.
     record_mode: RecordMode = field(init=False)
     motion_enabled: bool = field(init=False)
+    objects_enabled: bool = field(init=False)
     # The configuration with stream URLs the engine can open: the config itself, or for an
     # ONVIF camera the one its connection resolved (None until then).
     resolved: CameraConfig | None = field(init=False)
     worker: CameraWorker | None = None
     motion: MotionWorker | None = None
+    # Object detection on the motion worker's frames (None: no detector, or none started yet).
+    objects: CameraObjects | None = None
     onvif: OnvifCamera | None = None
     feed: CameraEventFeed | None = None
 
@@ -45,6 +50,7 @@ class RunningCamera:
         self.status = CameraStatus(camera_id=cam.id, name=cam.name, record_mode=cam.record)
         self.record_mode = cam.record
         self.motion_enabled = cam.motion.enabled
+        self.objects_enabled = cam.objects.enabled
         self.resolved = cam if cam.onvif is None else None
 
     @property

@@ -52,6 +52,31 @@ class Device(Model):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ObjectDetection(Model):
+    """A camera's object detection: whether it runs, and how it keeps up."""
+
+    enabled: bool = field(default=False, metadata=describe("object detection is on for the camera"))
+    available: bool = field(
+        default=False, metadata=describe("the detector works (`false`: off, not started, or its model is unusable)")
+    )
+    error: str | None = field(
+        default=None, metadata=describe("why the detector cannot be used, e.g. the model file is missing")
+    )
+    frames_detected: int = field(default=0, metadata=describe("frames looked at since the engine started"))
+    frames_skipped: int = field(
+        default=0,
+        metadata=describe(
+            "frames the detector, busy with other cameras' motion, dropped for newer ones since the engine started"
+        ),
+    )
+    objects_tracked: int = field(default=0, metadata=describe("objects being tracked now (stationary ones too)"))
+    latency_p50_ms: int | None = field(
+        default=None, metadata=describe("median delay from a frame's decoding to its objects (the last 200 frames)")
+    )
+    latency_p95_ms: int | None = field(default=None, metadata=describe("95th percentile of that delay"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Camera(Model):
     """A camera's configuration summary and live status. Never holds a credential or a URL."""
 
@@ -105,6 +130,22 @@ class Camera(Model):
             "`add_camera` (and removable with `remove_camera`)"
         ),
     )
+    objects_enabled: bool = field(
+        default=False, metadata=describe("object detection is on (where there is motion; `set_object_detection`)")
+    )
+    objects: tuple[str, ...] = field(
+        default=(), metadata=describe("the labels the camera tracks, e.g. `person`, `car`, `dog`, `cat`")
+    )
+    events_from: str = field(
+        default="motion",
+        metadata=describe(
+            "what makes an event: `motion` (every confirmed motion, labelled by the objects seen in it) or "
+            "`objects` (a tracked object that moves)"
+        ),
+    )
+    detection: ObjectDetection | None = field(
+        default=None, metadata=describe("the camera's object detection (`null` from an engine without it)")
+    )
 
     @property
     def removable(self) -> bool:
@@ -134,6 +175,45 @@ class Preset(Model):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class EventObject(Model):
+    """A tracked object as an event keeps it: its track while the event lasted."""
+
+    id: str = field(metadata=describe("the tracked object's id (as in the `object_*` events)"))
+    label: str = field(metadata=describe("what it is: `person`, `car`, `dog`, ... (the model's COCO labels)"))
+    score: float = field(default=0.0, metadata=describe("its best score, 0 to 1"))
+    start_ms: int = field(metadata=describe("the frame it was first seen in"))
+    end_ms: int = field(metadata=describe("the frame it was last seen in (so far, while the event runs)"))
+    zones: tuple[str, ...] = field(default=(), metadata=describe("the zones it entered (where it stood)"))
+    box: tuple[float, ...] = field(
+        default=(),
+        metadata=describe(
+            "where it was when it scored best: `[x1, y1, x2, y2]`, fractions of the frame's width and height"
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrackedObject(Model):
+    """An object the engine tracks on a camera, as it is now."""
+
+    id: str = field(metadata=describe("its id, the same for as long as it is tracked"))
+    label: str = field(metadata=describe("what it is: `person`, `car`, `dog`, ... (the model's COCO labels)"))
+    score: float = field(default=0.0, metadata=describe("its recent score (the median of its last detections), 0 to 1"))
+    best_score: float = field(default=0.0, metadata=describe("its best score so far"))
+    box: tuple[float, ...] = field(
+        default=(), metadata=describe("where it is: `[x1, y1, x2, y2]`, fractions of the frame's width and height")
+    )
+    first_ms: int = field(metadata=describe("the frame it was first seen in"))
+    last_ms: int = field(metadata=describe("the frame it was last seen in"))
+    zones: tuple[str, ...] = field(default=(), metadata=describe("the zones it has entered"))
+    current_zones: tuple[str, ...] = field(default=(), metadata=describe("the zones it stands in now"))
+    stationary: bool = field(
+        default=False,
+        metadata=describe("it has not moved for 10 seconds: it neither starts nor holds events until it moves"),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Event(Model):
     """A motion event, a manual event or a camera event, with the footage it protects."""
 
@@ -153,6 +233,17 @@ class Event(Model):
             "free text of a manual event (e.g. `doorbell`); for a `camera` event, what the camera reported "
             "(e.g. `person`)"
         ),
+    )
+    labels: tuple[str, ...] = field(
+        default=(),
+        metadata=describe(
+            "what the event saw, sorted: its tracked objects' labels (`person`, `car`, ...) and what an ONVIF "
+            "camera reported itself (`person`, `vehicle`, `animal`)"
+        ),
+    )
+    top_score: float = field(default=0.0, metadata=describe("the best score of its objects, 0 to 1 (0: none)"))
+    objects: tuple[EventObject, ...] = field(
+        default=(), metadata=describe("its tracked objects, in the order they were first seen")
     )
 
     @property
@@ -301,10 +392,13 @@ OBJECTS: Final[dict[str, type[Model]]] = {
     model.__name__: model
     for model in (
         Camera,
+        ObjectDetection,
         Device,
         DiscoveredDevice,
         Preset,
         Event,
+        EventObject,
+        TrackedObject,
         Storage,
         StorageWarning,
         DaySummary,

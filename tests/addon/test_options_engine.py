@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from tests.addon import supervisor
 from tests.addon.conftest import ADDON, load_yaml
 from vigil_engine.config import DiskLimit, parse_config
+from vigil_engine.detection.labels import resolve_labels
 from vigil_engine.redact import SECRETS
 
 _CONFIG: dict[str, Any] = load_yaml(ADDON / "config.yaml")
@@ -71,6 +72,12 @@ def test_the_documented_example_is_valid_for_both() -> None:
     assert front.motion.masks == (((0.0, 0.0), (1.0, 0.0), (1.0, 0.08), (0.0, 0.08)),)
     assert cameras["garden"].record == "events"
     assert config.disk_cap == DiskLimit(percent=50)
+    # Object detection as the documentation shows it.
+    assert front.objects.labels == {"person", "car", "dog", "cat"}
+    assert front.objects.filter_for("person").min_score == 0.6
+    assert front.motion.zones[0].objects == frozenset({"bicycle", "car", "motorcycle", "bus", "truck"})
+    assert cameras["garden"].events.events_from == "objects"
+    assert cameras["garden"].objects.labels == {"person", "dog", "cat"}
 
 
 # --- Anything the Supervisor accepts, the engine accepts ---------------------------------
@@ -116,13 +123,18 @@ def _dict_strategy(schema: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
 
 
 def _unique_ids(options: dict[str, Any]) -> bool:
-    """Ids and zone names must be unique, which the Supervisor cannot check (the engine does)."""
+    """Ids, zone names and the labels of object filters must be unique, which the Supervisor
+    cannot check (the engine does)."""
     ids = [camera["id"] for camera in options.get("cameras", [])]
     zones_unique = all(
         len({zone["name"] for zone in camera["motion"]["zones"]}) == len(camera["motion"]["zones"])
         for camera in options.get("cameras", [])
     )
-    return len(set(ids)) == len(ids) and zones_unique
+    filters = [
+        [entry.split()[0] for entry in camera.get("object_filters", [])] for camera in options.get("cameras", [])
+    ]
+    filters_unique = all(len(set(labels)) == len(labels) for labels in filters)
+    return len(set(ids)) == len(ids) and zones_unique and filters_unique
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -135,3 +147,9 @@ def test_whatever_the_supervisor_accepts_the_engine_accepts(user: dict[str, Any]
     for camera, raw in zip(config.cameras, options["cameras"], strict=True):
         assert _SLUG.match(camera.id)
         assert len(camera.motion.zones) == len(raw["motion"]["zones"])
+        # What the form says about objects is what the engine does.
+        assert camera.objects.enabled == raw.get("object_detection", True)
+        assert camera.events.events_from == raw.get("events_from", "motion")
+        assert len(camera.objects.masks) == len(raw.get("object_masks", []))
+        if "objects" in raw:
+            assert camera.objects.labels == resolve_labels(raw["objects"])

@@ -47,3 +47,8 @@ def engine_factory(tmp_path: Path) -> Iterator[EngineFactory]:
     yield make
     for engine in started:
         engine.stop()
+
+
+# The detection model for tests: the shared copy beside the checkout (the product never reads it;
+# a test engine is given it as its configured model).
+SHARED_MODEL = Path(__file__).resolve().parents[3] / "shared" / "models" / "yolox_nano.onnx"

@@ -9,13 +9,16 @@ number; a start refuses with the same list. No secret of the file ever reaches t
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.support.engine_process import ROOT
+from tests.engine.conftest import SHARED_MODEL
+from tests.support.engine_process import ROOT, EngineProcess
 
 PASSWORD = "Sekr1t-Horse-77"  # a string password of a camera that has other errors
 NUMERIC_PASSWORD = "918273645"  # written unquoted: YAML reads a number
@@ -118,3 +121,85 @@ def test_a_valid_config_passes_the_check_and_leaves_nothing_behind(tmp_path: Pat
     # ...and the check left no trace: no probe file, no folder created.
     assert list(footage.iterdir()) == []
     assert sorted(path.name for path in tmp_path.iterdir()) == ["footage", "vigil.yaml"]
+
+
+def test_a_missing_model_is_one_error_in_the_check_and_the_engine_still_runs(tmp_path: Path) -> None:
+    """Object detection without its model: ``--check`` says so in one ERROR line naming the
+    file (exit 0: the engine runs, records and detects motion without it); a camera with
+    detection turned off needs no model and is not named."""
+    model = tmp_path / "models" / "yolox_nano.onnx"
+    config = tmp_path / "vigil.yaml"
+    config.write_text(
+        f"storage_path: footage\ndetector:\n  model: {model}\n"
+        "cameras:\n  - id: porch\n    url: rtsp://192.0.2.10/stream1\n"
+        "  - id: shed\n    url: rtsp://192.0.2.11/stream1\n    object_detection: false\n",
+        encoding="utf-8",
+    )
+    result = run_engine(config, "--check")
+    assert result.returncode == 0, result.stderr
+    errors = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert len(errors) == 1, result.stderr
+    assert errors[0].endswith(
+        f"Object detection is unavailable: model {model}: not found (cameras porch record and detect motion without it)"
+    )
+    assert "Configuration is valid: 2 cameras" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_model_that_is_not_a_model_is_named_in_the_check(tmp_path: Path) -> None:
+    model = tmp_path / "yolox_nano.onnx"
+    model.write_bytes(b"\x00" * 1000)
+    config = tmp_path / "vigil.yaml"
+    config.write_text(
+        f"storage_path: footage\ndetector:\n  model: {model}\ncameras:\n  - id: porch\n    url: demo://\n",
+        encoding="utf-8",
+    )
+    result = run_engine(config, "--check")
+    assert result.returncode == 0, result.stderr
+    (error,) = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert f"Object detection is unavailable: model {model}: not an ONNX model" in error
+
+
+def test_the_check_names_a_usable_model(tmp_path: Path) -> None:
+    config = tmp_path / "vigil.yaml"
+    config.write_text(
+        f"storage_path: footage\ndetector:\n  model: {SHARED_MODEL}\ncameras:\n  - id: porch\n    url: demo://\n",
+        encoding="utf-8",
+    )
+    result = run_engine(config, "--check")
+    assert result.returncode == 0, result.stderr
+    assert f"Object detection: {SHARED_MODEL} on onnx for cameras porch" in result.stderr
+    assert " ERROR " not in result.stderr
+
+
+def test_an_engine_without_its_model_records_and_says_why_detection_is_off(tmp_path: Path) -> None:
+    """Started without a usable model: one ERROR line at start naming the file, then the camera
+    records and its state says why object detection is unavailable. Nothing else fails."""
+    model = tmp_path / "missing.onnx"
+    engine = EngineProcess(
+        tmp_path / "engine",
+        {
+            "segment_seconds": 1,
+            "detector": {"model": str(model)},
+            "api_token": "objects-check-token-0123456789",
+            "cameras": [{"id": "demo", "url": "demo://"}],
+        },
+    )
+    engine.start()
+    try:
+        engine.wait_for(lambda: len(engine.segments("demo")) >= 2, 60, "footage")
+        port = engine.wait_for(lambda: re.search(r"API listening on 127.0.0.1:(\d+)", engine.log()), 30, "the API")
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port.group(1)}/api/cameras",
+            headers={"Authorization": "Bearer objects-check-token-0123456789"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+    finally:
+        assert engine.stop() == 0
+    log = engine.log()
+    errors = [line for line in log.splitlines() if " ERROR " in line]
+    assert errors == [line for line in errors if "Object detection is unavailable" in line]
+    assert len(errors) == 1, log
+    assert f"model {model}: not found" in errors[0]
+    assert "Traceback" not in log

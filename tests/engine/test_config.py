@@ -268,3 +268,86 @@ def test_an_engine_run_by_hand_is_not_open_to_the_lan(tmp_path: Path) -> None:
         assert addresses == ["127.0.0.1"]
     finally:
         assert engine.stop() == 0
+
+
+def test_object_detection_settings_and_their_defaults(tmp_path: Path) -> None:
+    config = parse_config(
+        {
+            "detector": {"model": "models/yolox_s.onnx", "threads": 2},
+            "cameras": [
+                {"id": "plain", "url": "demo://"},
+                {
+                    "id": "drive",
+                    "url": "demo://",
+                    "events_from": "objects",
+                    "object_fps": 3,
+                    "objects": ["person", "vehicle", "traffic_light"],
+                    "object_filters": ["vehicle min_score=0.7", "car min_area_percent=1", "person min_score=0.6"],
+                    "object_masks": ["0.8,0 1,0 1,0.3"],
+                    "motion": {"zones": [{"name": "lawn", "polygon": "0,0.5 1,0.5 1,1", "objects": ["animal"]}]},
+                },
+            ],
+        },
+        base_dir=tmp_path,
+    )
+    assert config.detector.model == tmp_path / "models" / "yolox_s.onnx"
+    assert (config.detector.backend, config.detector.threads) == ("onnx", 2)
+    plain, drive = config.cameras
+    assert plain.objects.enabled
+    assert plain.objects.labels == {"person", "car", "dog", "cat"}
+    assert plain.objects.fps == 5
+    assert plain.objects.filter_for("person").min_score == 0.5
+    assert plain.events.events_from == "motion"
+    assert drive.events.events_from == "objects"
+    assert drive.objects.fps == 3
+    assert drive.objects.labels == {"person", "bicycle", "car", "motorcycle", "bus", "truck", "traffic light"}
+    # A group's limits apply to its labels; a label's own limits override those they name.
+    assert drive.objects.filter_for("bus").min_score == 0.7
+    assert (drive.objects.filter_for("car").min_score, drive.objects.filter_for("car").min_area) == (0.7, 0.01)
+    assert drive.objects.filter_for("person").min_score == 0.6
+    assert drive.objects.min_score == 0.5  # what the detector is asked for: the lowest (traffic lights: default)
+    assert drive.objects.masks == (((0.8, 0.0), (1.0, 0.0), (1.0, 0.3)),)
+    (lawn,) = drive.motion.zones
+    assert lawn.objects is not None
+    assert "dog" in lawn.objects
+    assert "person" not in lawn.objects
+    assert plain.motion.zones == ()
+
+
+def test_object_settings_errors_all_at_once_with_hints() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config(
+            {
+                "detector": {"backend": "remote", "threds": 2},
+                "cameras": [
+                    {
+                        "id": "porch",
+                        "url": "demo://",
+                        "objects": ["persn", "car", "unicorn"],
+                        "object_fps": 0,
+                        "object_filters": ["person min_scor=0.5", "dog min_score=2", "cat", "cat min_score=0.4"],
+                        "object_masks": ["0,0 1,1"],
+                        "events_from": "people",
+                        "object_detection": "sometimes",
+                        "motion": {"zones": [{"name": "lawn", "polygon": "0,0 1,0 1,1", "objects": ["hoose"]}]},
+                    },
+                    {"id": "gate", "url": "demo://", "objects": {"enabled": True}},
+                ],
+            }
+        )
+    assert err.value.errors == (
+        "detector.threds: unknown key (did you mean 'threads'?)",
+        "detector.url: the remote backend needs the server's URL, such as http://192.168.1.20:8000",
+        "cameras[porch].objects: unknown label 'persn' (did you mean 'person'?); unknown label 'unicorn' "
+        "(a COCO label such as person, car or dog, or a group: person, vehicle, animal)",
+        "cameras[porch].object_fps: value must be at least 0.5",
+        "cameras[porch].object_filters[0]: unknown limit 'min_scor' (did you mean 'min_score'?): "
+        "expected 'LABEL min_score=0.6 min_area_percent=0.5' (either limit may be left out)",
+        "cameras[porch].object_filters[1]: min_score must be a number from 0 to 1",
+        "cameras[porch].object_masks[0]: a polygon needs at least three points",
+        "cameras[porch].events_from: value must be one of ['motion', 'objects']",
+        "cameras[porch].object_detection: expected bool",
+        "cameras[porch].motion.zones[0].objects: unknown label 'hoose' (did you mean 'horse'?)",
+        "cameras[porch].object_filters[3]: a second filter for 'cat'",
+        "cameras[gate].objects: expected a list of labels, such as [person, car]",
+    )

@@ -112,3 +112,37 @@ def test_idle_time_without_frames_ends_a_quiet_event() -> None:
     assert tracker.event_running
     assert not any(isinstance(c, EventEnded) for c in tracker.idle(5_000))
     assert [c.end_ms for c in tracker.idle(7_000) if isinstance(c, EventEnded)] == [1_800]
+
+
+def test_events_from_objects_start_with_an_active_object_and_end_after_it() -> None:
+    tracker = MotionTracker(EventSettings(confirm_seconds=0.4, quiet_seconds=5, events_from="objects"))
+    motion = run(tracker, [(20, 40)], until_s=30)
+    # Motion alone: the motion state turns on, but there is no event.
+    assert [type(c) for _, c in motion] == [MotionChanged]
+    changes = tracker.observe_objects(30_000, 30.0, 29_600, frozenset({"path"}))
+    assert [type(c) for c in changes] == [EventStarted, EventProgress]
+    started = changes[0]
+    assert isinstance(started, EventStarted)
+    assert started.start_ms == 29_600  # when the object started moving
+    assert tracker.observe_objects(31_000, 31.0, 29_600, frozenset({"path"})) == []  # held, nothing new
+    # Motion goes on (a swaying branch) but no object: the event ends 5 s after the last one.
+    later = run(tracker, [(0, 60)], until_s=40)
+    ended = [(at, c) for at, c in later if isinstance(c, EventEnded)]
+    assert [(at, c.end_ms) for at, c in ended] == [(36_000, 31_000)]
+
+
+def test_events_from_motion_ignore_object_sightings_for_timing() -> None:
+    tracker = MotionTracker(EventSettings(confirm_seconds=0.4, quiet_seconds=5))
+    assert tracker.observe_objects(1_000, 1.0, 800, frozenset({"path"})) == []
+    assert not tracker.event_running
+
+
+def test_events_from_objects_split_at_the_longest_event_keeps_their_zones() -> None:
+    tracker = MotionTracker(EventSettings(quiet_seconds=5, max_seconds=10, events_from="objects"))
+    changes: list[object] = []
+    for step in range(60):
+        changes += tracker.observe_objects(step * 200, step * 0.2, 0, frozenset({"path"}))
+    starts = [c for c in changes if isinstance(c, EventStarted)]
+    assert [c.start_ms for c in starts] == [0, 10_000]
+    progress = [c for c in changes if isinstance(c, EventProgress)]
+    assert progress[0].zones == {"path"}

@@ -35,14 +35,34 @@ TABLES = ("cameras", "segments", "gaps", "protected_ranges", "events", "camera_s
 @pytest.fixture
 def old_storage(tmp_path: Path) -> Path:
     storage = tmp_path / "storage"
-    shutil.copytree(OLD_INDEX, storage)
+    # Only the committed files: a stray -wal/-shm beside the fixture is never part of it.
+    shutil.copytree(OLD_INDEX, storage, ignore=shutil.ignore_patterns("*-wal", "*-shm"))
     return storage
 
 
+# The columns of the old schema (2), per table: what must come through every upgrade unchanged.
+OLD_COLUMNS: dict[str, tuple[str, ...]] = {}
+
+
+def _columns(db: Path, table: str) -> tuple[str, ...]:
+    # immutable=1: SQLite creates no -shm/-wal beside the committed fixture.
+    conn = sqlite3.connect(f"file:{db}?immutable=1", uri=True)
+    try:
+        return tuple(str(row[1]) for row in conn.execute(f"PRAGMA table_info({table})"))
+    finally:
+        conn.close()
+
+
 def _dump(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the old schema's tables, in the old schema's columns."""
+    if not OLD_COLUMNS:
+        OLD_COLUMNS.update({table: _columns(OLD_INDEX / "vigil.db", table) for table in TABLES})
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        return {table: sorted(conn.execute(f"SELECT * FROM {table}").fetchall()) for table in TABLES}
+        return {
+            table: sorted(conn.execute(f"SELECT {', '.join(OLD_COLUMNS[table])} FROM {table}").fetchall())
+            for table in TABLES
+        }
     finally:
         conn.close()
 
@@ -96,6 +116,33 @@ def test_opening_an_old_index_upgrades_it_and_loses_nothing(old_storage: Path) -
     assert _dump(db) == before
 
 
+def test_migration_3_gives_old_events_no_objects(old_storage: Path) -> None:
+    """Migration 3 (tracked objects) adds the events' labels and top score, with the defaults of
+    an event that saw no object on every old row, and an empty table of event objects; the old
+    events read back as before, objects none, and a filter by label finds none of them."""
+    db = old_storage / "vigil.db"
+    old_events = _dump(db)["events"]
+    index, _aside = Index.open(db)
+    try:
+        events = index.events(limit=500)
+        assert len(events) == len(old_events)
+        assert all(event.labels == () and event.top_score == 0 and event.objects == () for event in events)
+        assert index.events(label="person") == []
+        assert index.events(min_score=0.1) == []
+        assert len(index.events(min_score=0)) == len(old_events)
+    finally:
+        index.close()
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        defaults = conn.execute("SELECT DISTINCT labels, top_score FROM events").fetchall()
+        objects = conn.execute("SELECT COUNT(*) FROM event_objects").fetchone()[0]
+    finally:
+        conn.close()
+    assert defaults == [("[]", 0.0)]
+    assert objects == 0
+    assert set(_columns(db, "events")) == {*OLD_COLUMNS["events"], "labels", "top_score"}
+
+
 def test_a_new_index_is_built_by_every_migration_in_order(tmp_path: Path) -> None:
     db = tmp_path / "vigil.db"
     Index.open(db)[0].close()
@@ -106,7 +153,7 @@ def test_a_new_index_is_built_by_every_migration_in_order(tmp_path: Path) -> Non
     finally:
         conn.close()
     assert versions == [migration.version for migration in migrations.MIGRATIONS] == list(range(1, LATEST + 1))
-    assert set(TABLES) | {"meta", "migrations"} <= tables
+    assert set(TABLES) | {"meta", "migrations", "event_objects"} <= tables
 
 
 def test_a_migration_that_fails_leaves_the_index_as_it_was(old_storage: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from tests.support.scenes import Scene, SceneCache
 from vigil_engine.motion.analyzer import MotionAnalyzer, analysis_size
-from vigil_engine.motion.detector import SETTLE_SECONDS, MotionDetector, MotionResult
+from vigil_engine.motion.detector import MAX_BOXES, SETTLE_SECONDS, MotionDetector, MotionResult
 from vigil_engine.motion.geometry import rasterize, rasterize_all
 from vigil_engine.motion.settings import MotionSettings, Polygon, Zone
 
@@ -59,7 +59,7 @@ def analyse_file(path: Path, settings: MotionSettings) -> Analysed:
         for frame in container.decode(video=0):
             assert frame.time is not None
             if analyzer.due(frame.time):
-                results.append((frame.time, analyzer.analyze(frame)))
+                results.append((frame.time, analyzer.analyze(frame, areas=True)))
     return results
 
 
@@ -95,6 +95,9 @@ def test_moving_box_is_motion_while_it_moves_and_only_then(scenes: SceneCache) -
         assert truth is not None
         assert r.bbox is not None
         assert iou(r.bbox, truth) > 0.8, (t, r.bbox, truth)
+        # One moving thing, one moving area: where object detection will look.
+        assert len(r.boxes) == 1
+        assert iou(r.boxes[0], truth) > 0.8, (t, r.boxes, truth)
         # The box is 1/8 x 1/6 of the frame: about 2% of it (a little less counts when the
         # box's middle is far from the edges that are changing).
         assert 0.005 < r.score < 0.03
@@ -334,6 +337,45 @@ def test_first_frame_learns_and_reports_all_zones() -> None:
     assert x1 == pytest.approx(230 / 320, abs=0.01)
     assert y0 == pytest.approx(10 / 180, abs=0.01)
     assert y1 == pytest.approx(120 / 180, abs=0.01)
+
+
+def test_each_separate_moving_area_gets_its_own_box() -> None:
+    """Object detection looks where things move: two objects far apart are two areas (each with
+    a box fitted to its pixels, the larger first), not one box around both."""
+    detector = MotionDetector(MotionSettings())
+    base = textured()
+    detector.analyze(base)
+    moved = with_box(with_box(base, 20, 30, 40, 30), 250, 120, 24, 24)
+    assert detector.analyze(moved).boxes == ()  # only when asked: a camera without object detection
+    detector.reset()
+    detector.analyze(base)
+    result = detector.analyze(moved, areas=True)
+    assert result.motion
+    assert len(result.boxes) == 2
+    (big, small) = result.boxes
+    assert big == pytest.approx((21 / 320, 31 / 180, 61 / 320, 61 / 180), abs=3 / 180)
+    assert small == pytest.approx((251 / 320, 121 / 180, 275 / 320, 145 / 180), abs=3 / 180)
+    assert result.bbox == pytest.approx((big[0], big[1], small[2], small[3]))
+    # Areas a block apart are one: a plain object that moves changes only along its edges.
+    detector.reset()
+    detector.analyze(base)
+    near = detector.analyze(with_box(with_box(base, 100, 60, 20, 20), 124, 60, 20, 20), areas=True)
+    assert len(near.boxes) == 1
+
+
+def test_many_moving_areas_report_only_the_largest() -> None:
+    detector = MotionDetector(MotionSettings(min_area=0.0))
+    base = textured()
+    detector.analyze(base)
+    frame = base
+    for index in range(MAX_BOXES + 4):
+        frame = with_box(frame, 8 + (index % 6) * 52, 10 + (index // 6) * 60, 10 + index, 10 + index)
+    result = detector.analyze(frame, areas=True)
+    assert len(result.boxes) == MAX_BOXES
+    areas = [(x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in result.boxes]
+    assert areas == sorted(areas, reverse=True)
+    # Once they stop (a stopped object stays motion for about half a second), no area is left.
+    assert [detector.analyze(frame, areas=True).boxes for _ in range(15)][-1] == ()
 
 
 def test_noise_alone_is_never_motion() -> None:

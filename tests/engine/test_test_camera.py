@@ -29,6 +29,7 @@ from tests.support.camera import (
     CameraOptions,
     CameraStartError,
     RtspCamera,
+    person_box,
 )
 from tests.support.fixtures import CameraFactory
 
@@ -487,3 +488,44 @@ def test_lights_on(rtsp_camera_factory: CameraFactory) -> None:
     # Scene time 0 is known to a frame only: the first packet can arrive without a pts and
     # be followed by a gap (seen: 0.00, 0.07, 0.20), so allow two frame intervals.
     assert switch == pytest.approx(1.5, abs=2 / fps), report
+
+
+def test_person_walks_in_on_schedule_and_then_stands_still(rtsp_camera_factory: CameraFactory) -> None:
+    """The person scene: outside the frame until 1 s, walking in from the left edge until 3 s,
+    then standing still. Read back from the substream: the pixels inside the rig's own
+    ``person_box`` change as the person enters, those well outside it do not, and once the
+    person stands the picture stops changing."""
+    walk = (1.0, 3.0)
+    camera = rtsp_camera_factory(person=walk)
+    fps = camera.options.fps
+    sample = sample_video(camera.url("sub"), fps=fps, until=4.5, decode=True)
+    empty = sample.frames[2]  # the first frames may be decoded damaged (see test_motion_schedule)
+    report: list[str] = []
+    for at, frame in zip(sample.times, sample.frames, strict=True):
+        x1, y1, x2, y2 = (round(value) for value in person_box(SUB_WIDTH, SUB_HEIGHT, walk, at))
+        changed_inside = mean_abs_diff(frame[y1:y2, x1:x2], empty[y1:y2, x1:x2]) if x2 > x1 else 0.0
+        # Right of the person, with a margin: scene times are known to a frame only.
+        right = min(SUB_WIDTH, x2 + 8) if x2 > 0 else 0
+        changed_outside = mean_abs_diff(frame[:, right:], empty[:, right:])
+        report.append(f"{at:.2f}:{changed_inside:.1f}/{changed_outside:.2f}")
+        if walk[0] + 0.3 <= at:
+            assert changed_inside > 20, " ".join(report)  # a person, not bars, where the rig says
+        if at >= 0.15:
+            assert changed_outside < 1.0, " ".join(report)  # nothing else moves
+    standing = [f for t, f in zip(sample.times, sample.frames, strict=True) if t >= walk[1] + 0.2]
+    assert len(standing) >= 10
+    assert max(mean_abs_diff(standing[0], frame) for frame in standing) < 0.3
+
+
+def test_person_box_follows_the_walk() -> None:
+    walk = (10.0, 14.0)
+    assert person_box(1280, 720, walk, 0.0)[2] == 0  # outside the frame: an empty box at the edge
+    x1, y1, x2, y2 = person_box(1280, 720, walk, 14.0)
+    assert (y1, y2) == (324, 648)  # 45 % of the height, feet at 90 %
+    assert (x1 + x2) / 2 == pytest.approx(0.4 * 1280, abs=1)
+    assert person_box(1280, 720, walk, 60.0) == (x1, y1, x2, y2)  # standing still
+    mid = person_box(1280, 720, walk, 12.0)
+    assert 0 < mid[0] < x1
+    assert "--person=10-14" in CameraOptions(person=walk).server_args()
+    with pytest.raises(ValueError, match="walk window"):
+        CameraOptions(person=(5.0, 5.0))

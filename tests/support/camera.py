@@ -7,6 +7,10 @@ only uses the standard library so it can be imported anywhere.
 Mounts served by every camera: ``h264`` (H.264 + AAC), ``h265`` (H.265 + AAC),
 ``h264-noaudio`` and ``sub`` (640x360 H.264 substream of the same scene).  Each client
 connection gets its own pipeline, so scene time 0 is the first frame the client receives.
+
+``person=(start, end)`` adds the person scene: a rectangle cut from the shared test photograph
+``person.jpg`` (a woman, :data:`PERSON_CROP`) walks in from the left edge between the two scene
+times and then stands still (:func:`person_box` says where, in any rendition's pixels).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from urllib.parse import quote
 __all__ = [
     "DEFAULT_INIT_TIMEOUT",
     "MOUNTS",
+    "PERSON_CROP",
+    "PERSON_IMAGE",
     "SERVER_SCRIPT",
     "SETUP_HINT",
     "SUB_HEIGHT",
@@ -43,6 +49,7 @@ __all__ = [
     "CameraStartError",
     "RtspCamera",
     "gstreamer_problem",
+    "person_box",
 ]
 
 SYSTEM_PYTHON: Final = "/usr/bin/python3"
@@ -50,6 +57,14 @@ SERVER_SCRIPT: Final = Path(__file__).resolve().with_name("rtsp_server.py")
 MOUNTS: Final = ("h264", "h265", "h264-noaudio", "sub")
 SUB_WIDTH: Final = 640
 SUB_HEIGHT: Final = 360
+# The person of the person scene: Darknet's person.jpg (public domain, in the shared test data
+# beside the checkout), the rectangle around the woman only (her box is 189-277 x 97-385; the
+# dog and the horse beside her stay out).
+PERSON_IMAGE: Final = Path(__file__).resolve().parents[3] / "shared" / "models" / "images" / "person.jpg"
+PERSON_CROP: Final = (184, 88, 292, 396)
+# As rtsp_server.py draws it: 45 % of the frame's height, feet at 90 %, standing centred at 40 % of the width.
+_PERSON_HEIGHT: Final = 0.45
+_PERSON_STANDS_AT: Final = 0.4
 # GStreamer rebuilds its plugin registry when it is missing or stale (after package installs):
 # 0.4 s on an idle machine with the plugins in the page cache, far longer on a cold, loaded one.
 DEFAULT_INIT_TIMEOUT: Final = 60.0
@@ -89,6 +104,8 @@ class CameraOptions:
     """Scene-time windows (start, end) in seconds in which the box moves."""
     lights_on: float | None = None
     """Scene time at which the whole frame steps from dim to normal brightness."""
+    person: tuple[float, float] | None = None
+    """Scene times (start, end) of the person's walk in from the left edge; standing still after."""
     auth: AuthMode = "none"
     user: str = "admin"
     password: str = "secret"
@@ -108,6 +125,11 @@ class CameraOptions:
             raise ValueError(f"auth must be 'none', 'basic' or 'digest', got {self.auth!r}")
         if self.lights_on is not None and self.lights_on < 0:
             raise ValueError(f"lights_on must be >= 0, got {self.lights_on}")
+        if self.person is not None:
+            start, end = (float(value) for value in self.person)
+            if start < 0 or end <= start:
+                raise ValueError(f"person must be a walk window (start, end) with 0 <= start < end, got {self.person}")
+            object.__setattr__(self, "person", (start, end))
         windows = tuple((float(start), float(end)) for start, end in self.motion)
         previous_end = -math.inf
         for start, end in sorted(windows):
@@ -137,6 +159,12 @@ class CameraOptions:
             args.append("--motion=" + ",".join(f"{s:g}-{e:g}" for s, e in self.motion))
         if self.lights_on is not None:
             args.append(f"--lights-on={self.lights_on:g}")
+        if self.person is not None:
+            args += [
+                f"--person={self.person[0]:g}-{self.person[1]:g}",
+                f"--person-image={PERSON_IMAGE}",
+                "--person-crop=" + ",".join(str(value) for value in PERSON_CROP),
+            ]
         return args
 
 
@@ -149,10 +177,25 @@ class CameraOptionsOverrides(TypedDict, total=False):
     keyint: float
     motion: tuple[tuple[float, float], ...]
     lights_on: float | None
+    person: tuple[float, float] | None
     auth: AuthMode
     user: str
     password: str
     bitrate: int
+
+
+def person_box(width: int, height: int, walk: tuple[float, float], scene_s: float) -> tuple[float, float, float, float]:
+    """Where the person scene draws the person at scene time ``scene_s`` in a ``width`` x ``height``
+    rendition: (x1, y1, x2, y2) in its pixels, clipped to the frame (empty before the walk)."""
+    left, top, right, bottom = PERSON_CROP
+    person_height = max(8, round(height * _PERSON_HEIGHT) // 2 * 2)
+    person_width = max(4, round(person_height * (right - left) / (bottom - top)) // 2 * 2)
+    outside, standing = -person_width, round(width * _PERSON_STANDS_AT) - person_width // 2
+    start, end = walk
+    progress = min(1.0, max(0.0, (scene_s - start) / (end - start)))
+    x = outside + (standing - outside) * progress
+    y = round(height * 0.9) - person_height
+    return max(0.0, x), float(y), max(0.0, min(float(width), x + person_width)), float(y + person_height)
 
 
 @functools.cache

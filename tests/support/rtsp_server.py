@@ -11,6 +11,12 @@ by GstController control sources keyed on the stream time of the compositor outp
 so it only moves inside the ``--motion`` windows.  ``--lights-on T`` makes the whole
 frame step from dim to normal brightness at scene time T.
 
+``--person START-END`` adds a person (a rectangle cut from a photograph, ``--person-image``
+and ``--person-crop``) that stands outside the frame until START, walks in from the left
+edge until END and then stands still, feet on the floor line, left of the frame's centre.
+Its position is driven by control sources like the box's; the photograph is decoded once
+(``imagefreeze``), so the picture itself never changes: only where it is.
+
 Mounts: /h264 (H.264 + AAC), /h265 (H.265 + AAC), /h264-noaudio, /sub (640x360 H.264).
 
 It prints two lines to stdout: ``INIT <seconds>`` once GStreamer is initialised (on a cold
@@ -46,6 +52,9 @@ SUB_HEIGHT = 360
 ROLE = "camera-user"
 # Brightness of the scene before --lights-on (videobalance brightness, -1..1).
 DIM_BRIGHTNESS = -0.35
+# The person's height as a share of the frame's, and where (share of the width) it stands.
+PERSON_HEIGHT = 0.45
+PERSON_STANDS_AT = 0.4
 
 # Which Debian package provides which element, for clear error messages.
 ELEMENT_PACKAGES = {
@@ -56,6 +65,11 @@ ELEMENT_PACKAGES = {
     "audioconvert": "gstreamer1.0-plugins-base",
     "audioresample": "gstreamer1.0-plugins-base",
     "videobalance": "gstreamer1.0-plugins-good",
+    "filesrc": "gstreamer1.0 (core)",
+    "jpegdec": "gstreamer1.0-plugins-good",
+    "videocrop": "gstreamer1.0-plugins-good",
+    "videoscale": "gstreamer1.0-plugins-base",
+    "imagefreeze": "gstreamer1.0-plugins-good",
     "rtph264pay": "gstreamer1.0-plugins-good",
     "rtph265pay": "gstreamer1.0-plugins-good",
     "rtpmp4gpay": "gstreamer1.0-plugins-good",
@@ -94,6 +108,24 @@ def parse_windows(text: str) -> list[tuple[float, float]]:
     return windows
 
 
+def parse_crop(text: str) -> tuple[int, int, int, int]:
+    """Parse ``"left,top,right,bottom"`` (pixels of the photograph)."""
+    try:
+        left, top, right, bottom = (int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"crop {text!r} is not LEFT,TOP,RIGHT,BOTTOM") from None
+    if left < 0 or top < 0 or right <= left or bottom <= top:
+        raise argparse.ArgumentTypeError(f"crop {text!r} must have 0 <= LEFT < RIGHT and 0 <= TOP < BOTTOM")
+    return left, top, right, bottom
+
+
+def parse_walk(text: str) -> tuple[float, float]:
+    windows = parse_windows(text)
+    if len(windows) != 1:
+        raise argparse.ArgumentTypeError(f"person walk {text!r} is one START-END window")
+    return windows[0]
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="TCP port, 0 = pick a free one")
@@ -103,6 +135,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--keyint", type=float, default=2.0, help="keyframe interval, seconds")
     parser.add_argument("--motion", type=parse_windows, default=[], help='e.g. "20-35,50-60"')
     parser.add_argument("--lights-on", type=float, default=None, metavar="T")
+    parser.add_argument("--person", type=parse_walk, default=None, metavar="START-END", help="walks in, then stands")
+    parser.add_argument("--person-image", type=Path, default=None, help="JPEG photograph of the person")
+    parser.add_argument("--person-crop", type=parse_crop, default=None, help="LEFT,TOP,RIGHT,BOTTOM in the photo")
     parser.add_argument("--auth", choices=("none", "basic", "digest"), default="none")
     parser.add_argument("--user", default="admin")
     parser.add_argument("--password", default="secret")
@@ -123,6 +158,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--bitrate must be positive")
     if args.lights_on is not None and args.lights_on < 0:
         parser.error("--lights-on must be >= 0")
+    if args.person is not None and (args.person_image is None or args.person_crop is None):
+        parser.error("--person needs --person-image and --person-crop")
+    if args.person_image is not None and not args.person_image.is_file():
+        parser.error(f"--person-image {args.person_image}: no such file")
+    if args.person is not None:
+        width, height = jpeg_size(args.person_image)
+        if args.person_crop[2] > width or args.person_crop[3] > height:
+            parser.error(f"--person-crop {args.person_crop} is outside the {width}x{height} photograph")
     return args
 
 
@@ -140,6 +183,7 @@ class Scene:
     bitrate: int
     motion: tuple[tuple[float, float], ...]
     lights_on: float | None
+    person: Person | None = None
 
     @property
     def box_width(self) -> int:
@@ -168,6 +212,46 @@ class Scene:
             high=round(self.height * 0.75) - self.box_height,
             speed=self.height * 0.2,
         )
+
+
+@dataclass(frozen=True)
+class Person:
+    """The person of the scene: a photograph's rectangle, walking in and then standing still."""
+
+    image: Path
+    crop: tuple[int, int, int, int]  # left, top, right, bottom in the photograph's pixels
+    walk: tuple[float, float]  # scene seconds: outside the frame before, standing after
+
+    def size(self, scene: Scene) -> tuple[int, int]:
+        """Width and height in the scene: 45 % of the frame's height, the photograph's aspect kept."""
+        left, top, right, bottom = self.crop
+        height = max(8, round(scene.height * PERSON_HEIGHT) // 2 * 2)
+        width = max(4, round(height * (right - left) / (bottom - top)) // 2 * 2)
+        return width, height
+
+    def points(self, scene: Scene) -> tuple[list[tuple[float, int]], int]:
+        """Control points of xpos (just outside the left edge, then walking to its place) and the
+        fixed ypos (feet at 90 % of the frame's height)."""
+        width, height = self.size(scene)
+        start, end = self.walk
+        outside, standing = -width, round(scene.width * PERSON_STANDS_AT) - width // 2
+        return [(0.0, outside), (start, outside), (end, standing)], round(scene.height * 0.9) - height
+
+
+def jpeg_size(path: Path) -> tuple[int, int]:
+    """Width and height from a JPEG's start-of-frame marker (no image library here)."""
+    data = path.read_bytes()
+    pos = 2
+    while pos + 9 < len(data):
+        if data[pos] != 0xFF:
+            break
+        marker, length = data[pos + 1], int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height = int.from_bytes(data[pos + 5 : pos + 7], "big")
+            width = int.from_bytes(data[pos + 7 : pos + 9], "big")
+            return width, height
+        pos += 2 + length
+    raise ValueError(f"{path}: no JPEG start-of-frame marker")
 
 
 def motion_points(
@@ -227,11 +311,24 @@ def video_branch(scene: Scene, *, codec: str) -> str:
         )
     else:  # pragma: no cover - programming error
         raise ValueError(codec)
+    person = ""
+    if scene.person is not None:
+        width, height = scene.person.size(scene)
+        left, top, right, bottom = scene.person.crop
+        photo_width, photo_height = jpeg_size(scene.person.image)
+        person = (
+            f'filesrc location="{scene.person.image}" ! jpegdec ! videoconvert ! '
+            f"videocrop left={left} top={top} right={photo_width - right} bottom={photo_height - bottom} ! "
+            f"videoscale add-borders=false ! "
+            f"video/x-raw,width={width},height={height} ! imagefreeze is-live=true ! videoconvert ! "
+            f"{raw},width={width},height={height} ! scene.sink_2 "
+        )
     return (
         f"videotestsrc is-live=true pattern=smpte75 ! "
         f"{raw},width={scene.width},height={scene.height} ! scene.sink_0 "
         f"videotestsrc is-live=true pattern=solid-color foreground-color=0xffffffff ! "
         f"{raw},width={scene.box_width},height={scene.box_height} ! scene.sink_1 "
+        f"{person}"
         f"compositor name=scene background=black ! "
         f"{raw},width={scene.width},height={scene.height} ! {lights}"
         f"queue max-size-buffers=2 max-size-bytes=0 max-size-time=0 ! {encoder}"
@@ -256,6 +353,16 @@ def attach_controls(pipeline: Gst.Bin, scene: Scene) -> None:
             source.set(seconds_to_ns(seconds), float(value))
         box_pad.add_control_binding(GstController.DirectControlBinding.new_absolute(box_pad, prop, source))
         box_pad.set_property(prop, points[0][1])
+    if scene.person is not None:
+        person_pad = compositor.get_static_pad("sink_2")
+        x_points, y = scene.person.points(scene)
+        source = GstController.InterpolationControlSource()
+        source.set_property("mode", GstController.InterpolationMode.LINEAR)
+        for seconds, value in x_points:
+            source.set(seconds_to_ns(seconds), float(value))
+        person_pad.add_control_binding(GstController.DirectControlBinding.new_absolute(person_pad, "xpos", source))
+        person_pad.set_property("xpos", x_points[0][1])
+        person_pad.set_property("ypos", y)
     if scene.lights_on is not None:
         balance = pipeline.get_by_name("lights")
         source = GstController.InterpolationControlSource()
@@ -341,7 +448,8 @@ def build_mounts(args: argparse.Namespace) -> tuple[dict[str, SceneFactory], lis
     fps = Fraction(args.fps).limit_denominator(1001)
     keyint_frames = max(1, round(args.fps * args.keyint))
     motion = tuple(args.motion)
-    main = Scene(args.width, args.height, fps, keyint_frames, args.bitrate, motion, args.lights_on)
+    person = Person(args.person_image, args.person_crop, args.person) if args.person is not None else None
+    main = Scene(args.width, args.height, fps, keyint_frames, args.bitrate, motion, args.lights_on, person)
     sub = Scene(
         SUB_WIDTH,
         SUB_HEIGHT,
@@ -350,6 +458,7 @@ def build_mounts(args: argparse.Namespace) -> tuple[dict[str, SceneFactory], lis
         max(64, args.bitrate // 4),
         motion,
         args.lights_on,
+        person,
     )
     aac = pick_aac_encoder()
     problems = check_elements(
@@ -366,6 +475,7 @@ def build_mounts(args: argparse.Namespace) -> tuple[dict[str, SceneFactory], lis
             "rtph264pay",
             "rtph265pay",
             "rtpmp4gpay",
+            *(("filesrc", "jpegdec", "videocrop", "videoscale", "imagefreeze") if person is not None else ()),
         ]
     )
     if aac is None:
@@ -488,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
     log(
         f"serving {', '.join(factories)} on rtsp://127.0.0.1:{port} "
         f"({args.width}x{args.height}@{args.fps:g} keyint={args.keyint:g}s "
-        f"motion={args.motion or 'none'} lights_on={args.lights_on} auth={args.auth})"
+        f"motion={args.motion or 'none'} lights_on={args.lights_on} person={args.person} auth={args.auth})"
     )
     sys.stdout.write(f"READY {port}\n")
     sys.stdout.flush()

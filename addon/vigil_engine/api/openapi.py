@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from vigil_engine import __version__
+from vigil_engine.detection.labels import COCO_LABELS, GROUPS
 from vigil_engine.protocol import (
     ERROR_CODES,
     OBJECTS,
@@ -61,6 +62,8 @@ def _ref(model: type[Model]) -> dict[str, str]:
     return {"$ref": f"{COMPONENTS}/{model.__name__}"}
 
 
+# What events can be filtered by: the detector's labels and the groups (person is both).
+_LABELS = (*COCO_LABELS, *(group for group in GROUPS if group not in COCO_LABELS))
 _CAMERA_ID = {
     "name": "camera_id",
     "in": "path",
@@ -397,6 +400,21 @@ def build_spec() -> dict[str, Any]:
                     "in": "query",
                     "required": False,
                     "schema": {"type": "string", "enum": list(EVENT_KINDS)},
+                },
+                {
+                    "name": "label",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "enum": list(_LABELS)},
+                    "description": "Only events that saw this: a label, or a group (`vehicle`, `animal`: any of "
+                    "its labels, and what a camera reported as such).",
+                },
+                {
+                    "name": "min_score",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "number", "minimum": 0, "maximum": 1},
+                    "description": "Only events whose best object scored at least this.",
                 },
                 {
                     "name": "limit",

@@ -15,6 +15,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from vigil_engine.config import RECORD_MODES, RecordMode
+from vigil_engine.detection.labels import COCO_LABELS, GROUPS
 from vigil_engine.events.model import EVENT_ID
 
 from .errors import ApiError, invalid
@@ -25,6 +26,7 @@ DATE: Final = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 TIME_ZONE: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]{0,30}(?:/[A-Za-z0-9][A-Za-z0-9_+\-]{0,30}){0,2}$")
 CURSOR: Final = re.compile(r"^(\d{1,15})\.([0-9a-f]{32})$")
 INTEGER: Final = re.compile(r"^-?\d{1,16}$")
+SCORE: Final = re.compile(r"^(?:0|1)?(?:\.\d{1,6})?$")
 EVENT_KINDS: Final = ("motion", "manual", "camera")
 MAX_TIME_MS: Final = 100_000_000_000_000  # year 5138: beyond any footage
 MAX_LABEL: Final = 100
@@ -125,6 +127,24 @@ def event_kind(value: Any, name: str = "kind") -> str:
     if value not in EVENT_KINDS:
         raise invalid(f"{name}: must be one of {', '.join(EVENT_KINDS)}")
     return str(value)
+
+
+def object_label(value: Any, name: str = "label") -> str:
+    """A label of the detector (``person``, ``car``...) or a group (``vehicle``, ``animal``)."""
+    if isinstance(value, str):
+        text = value.strip().lower().replace("_", " ")
+        if text in COCO_LABELS or text in GROUPS:
+            return text
+    raise invalid(f"{name}: expected a label such as person, car or dog, or a group: person, vehicle, animal")
+
+
+def score(value: Any, name: str) -> float:
+    """A score from 0 to 1; a decimal string too (query parameters)."""
+    if isinstance(value, str) and SCORE.match(value):
+        value = float(value)
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
+        raise invalid(f"{name}: expected a number from 0 to 1, got {_describe(value)}")
+    return float(value)
 
 
 def label(value: Any, name: str = "label") -> str:

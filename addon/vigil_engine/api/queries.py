@@ -64,6 +64,8 @@ async def list_events(ctx: ApiContext, args: Mapping[str, Any]) -> EventPage:
         raise invalid("end_ms must be after start_ms")
     zone = args.get("zone")
     kind = args.get("kind")
+    label = args.get("label")
+    min_score = args.get("min_score")
     limit_arg = args.get("limit")
     cursor_arg = args.get("cursor")
     limit = params.integer(limit_arg, "limit", 1, MAX_PAGE) if limit_arg is not None else DEFAULT_PAGE
@@ -77,6 +79,8 @@ async def list_events(ctx: ApiContext, args: Mapping[str, Any]) -> EventPage:
         kind=params.event_kind(kind) if kind is not None else None,
         limit=limit + 1,
         before=before,
+        label=params.object_label(label) if label is not None else None,
+        min_score=params.score(min_score, "min_score") if min_score is not None else None,
     )
     page = found[:limit]
     next_cursor = params.make_cursor(page[-1].start_ms, page[-1].id) if len(found) > limit else None

@@ -51,6 +51,7 @@ from vigil_engine.protocol import (
     EventResult,
     Model,
     MotionDetectionResult,
+    ObjectDetectionResult,
     ProtocolError,
     RecordMode,
     RecordModeResult,
@@ -380,6 +381,20 @@ async def _set_motion_detection(conn: Connection, args: dict[str, Any]) -> Motio
     return MotionDetectionResult(camera_id=camera_id, enabled=conn.ctx.engine.motion_enabled(camera_id))
 
 
+async def _get_object_detection(conn: Connection, args: dict[str, Any]) -> ObjectDetectionResult:
+    camera_id = _camera_arg(conn, args)
+    return ObjectDetectionResult(camera_id=camera_id, enabled=conn.ctx.engine.objects_enabled(camera_id))
+
+
+async def _set_object_detection(conn: Connection, args: dict[str, Any]) -> ObjectDetectionResult:
+    camera_id = _camera_arg(conn, args)
+    enabled = args.get("enabled")
+    if not isinstance(enabled, bool):
+        raise invalid("enabled: expected true or false")
+    await conn.ctx.engine.set_objects_enabled(camera_id, enabled)
+    return ObjectDetectionResult(camera_id=camera_id, enabled=conn.ctx.engine.objects_enabled(camera_id))
+
+
 async def _start_manual_event(conn: Connection, args: dict[str, Any]) -> EventResult:
     camera_id = _camera_arg(conn, args)
     label = args.get("label")
@@ -479,6 +494,8 @@ HANDLERS: dict[str, Handler] = {
     "set_record_mode": _set_record_mode,
     "get_motion_detection": _get_motion_detection,
     "set_motion_detection": _set_motion_detection,
+    "get_object_detection": _get_object_detection,
+    "set_object_detection": _set_object_detection,
     "start_manual_event": _start_manual_event,
     "end_manual_event": _end_manual_event,
     "list_events": _list_events,

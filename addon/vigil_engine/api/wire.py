@@ -19,6 +19,7 @@ from vigil_engine.protocol import (
     ErrorMessage,
     Event,
     EventMessage,
+    EventObject,
     Model,
     ResultMessage,
     Storage,
@@ -48,6 +49,20 @@ def event(record: EventRecord) -> Event:
         peak_score=round(record.peak_score, 4),
         has_snapshot=record.snapshot is not None,
         label=record.label,
+        labels=tuple(record.labels),
+        top_score=round(record.top_score, 4),
+        objects=tuple(
+            EventObject(
+                id=obj.id,
+                label=obj.label,
+                score=round(obj.score, 4),
+                start_ms=obj.start_ms,
+                end_ms=obj.end_ms,
+                zones=tuple(obj.zones),
+                box=tuple(round(value, 4) for value in obj.box),
+            )
+            for obj in record.objects
+        ),
     )
 
 

@@ -20,8 +20,9 @@ from .backends import Backend
 from .labels import COCO_LABELS, group_of, resolve_labels
 from .postprocess import Decoder
 from .preprocess import Letterboxer, Picture
+from .settings import DEFAULT_THRESHOLD
 
-DEFAULT_THRESHOLD = 0.35
+__all__ = ["DEFAULT_THRESHOLD", "WHOLE_PICTURE", "Detection", "Detector", "Region"]
 
 
 @dataclass(frozen=True, slots=True)

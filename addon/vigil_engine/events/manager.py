@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -22,7 +22,9 @@ from vigil_engine.clock import EngineClock
 from vigil_engine.config import CameraConfig, EngineConfig
 from vigil_engine.storage.index import Index
 
-from .model import EventRecord, new_event_id
+from .annotate import draw_box, object_crop
+from .model import Box, EventObject, EventRecord, new_event_id
+from .objects import ObjectsSeen, merge_objects
 from .snapshots import THUMBNAIL_WIDTH, encode_jpeg, event_image_paths, remove_event_images, write_atomically
 from .tracker import Change, EventEnded, EventProgress, EventStarted, MotionChanged, MotionTracker, Observation
 
@@ -31,6 +33,10 @@ DAY_MS = 86_400_000
 # A better snapshot replaces the current one at most this often, and only if clearly better.
 SNAPSHOT_INTERVAL_S = 1.0
 SNAPSHOT_GAIN = 1.2
+# An object's snapshot is replaced by a detection this much better (scores are 0-1).
+OBJECT_SNAPSHOT_GAIN = 0.05
+# Objects seen moving this long before a motion event is confirmed are the event's.
+PENDING_OBJECTS_MS = 2000
 
 Publish = Callable[[str, dict[str, Any]], None]
 
@@ -40,7 +46,12 @@ def _as_decoded(frame: av.VideoFrame) -> av.VideoFrame:
 
 
 class CameraEvents:
-    """One camera's motion state, its running motion event and its running manual event."""
+    """One camera's motion state, its running motion event and its running manual event.
+
+    The running motion event also gathers the camera's tracked objects (from the detection
+    frames, :meth:`observe_objects`) and what the camera itself reports (ONVIF): its labels,
+    top score and objects, and a snapshot of its best object with the object boxed.
+    """
 
     def __init__(self, manager: EventManager, camera: CameraConfig) -> None:
         self.manager = manager
@@ -55,8 +66,17 @@ class CameraEvents:
         self._written_score = -1.0
         self._written_at = 0.0
         self._latest_frame: av.VideoFrame | None = None
-        # What the camera itself reports (ONVIF events) while it feeds the tracker.
+        # What the camera itself reports (ONVIF events) while it feeds the tracker, and the
+        # objects among it (person, vehicle, animal).
         self._camera_labels: frozenset[str] = frozenset()
+        self._camera_objects: frozenset[str] = frozenset()
+        # Zones that only objects of given labels enter: their motion alone is no event zone.
+        self._object_zones = frozenset(zone.name for zone in camera.motion.zones if zone.objects is not None)
+        # Active objects seen lately (an event starting now takes them), and the best detection
+        # among them, for the snapshot: (frame, the object at its best in that frame).
+        self._recent_objects: dict[str, EventObject] = {}
+        self._object_shot: tuple[av.VideoFrame, EventObject] | None = None
+        self._written_object_score = -1.0  # of the object in the written snapshot (-1: none)
         # The frame as it should be shown (the motion worker may decode it again in full quality).
         self.sharpen: Callable[[av.VideoFrame], av.VideoFrame] = _as_decoded
 
@@ -78,26 +98,104 @@ class CameraEvents:
             if not self.tracker.active and not self.tracker.event_running:
                 self._best_frame, self._best_score = None, -1.0
 
-    def observe_camera(self, obs: Observation, labels: frozenset[str], frame: av.VideoFrame | None) -> None:
-        """The camera reports detections (``labels``): one more moving observation, like a detector frame."""
+    def observe_camera(
+        self,
+        obs: Observation,
+        labels: frozenset[str],
+        frame: av.VideoFrame | None,
+        objects: frozenset[str] = frozenset(),
+    ) -> None:
+        """The camera reports detections (``labels``): one more moving observation, like a detector frame.
+
+        The objects among them (``objects``: ``person``, ``vehicle``, ``animal``) count like
+        Vigil's own tracked objects: with ``events_from: objects`` they start and hold events,
+        and either way they label them."""
         with self._lock:
             self._camera_labels = labels
+            self._camera_objects = objects
             self.observe(obs, frame)
+            if objects:
+                self._apply(self.tracker.observe_objects(obs.at_ms, obs.mono, obs.at_ms, frozenset()))
             event = self._motion_event
-            if event is None or event.kind != "camera":
+            if event is None:
                 return
-            # What the camera saw during the event: a person joining the motion shows in the label.
-            seen = sorted(set((event.label or "").split(", ")) - {""} | labels)
-            if ", ".join(seen) != event.label:
-                event = replace(event, label=", ".join(seen))
-                self._motion_event = event
-                self.manager.save(event)
-                self.manager.publish("event_updated", {"camera_id": self.camera.id, "event": event.as_dict()})
+            updated = event
+            if event.kind == "camera":
+                # What the camera saw during the event: a person joining the motion shows in the label.
+                seen = sorted(set((event.label or "").split(", ")) - {""} | labels)
+                updated = replace(updated, label=", ".join(seen))
+            updated = replace(updated, labels=tuple(sorted(set(updated.labels) | objects)))
+            if updated != event:
+                self._motion_event = updated
+                self.manager.save(updated)
+                self.manager.publish("event_updated", {"camera_id": self.camera.id, "event": updated.as_dict()})
 
     def observe_camera_end(self) -> None:
         """The camera reports nothing active any more; the tracker ends motion and event as it goes quiet."""
         with self._lock:
             self._camera_labels = frozenset()
+            self._camera_objects = frozenset()
+
+    # --- tracked objects (from the camera's motion thread, one detection frame at a time) ---
+    def observe_objects(self, seen: ObjectsSeen) -> None:
+        with self._lock:
+            for obj in seen.active:
+                self._recent_objects[obj.id] = obj
+            horizon = seen.at_ms - PENDING_OBJECTS_MS
+            self._recent_objects = {key: obj for key, obj in self._recent_objects.items() if obj.end_ms >= horizon}
+            shot = self._object_shot
+            if shot is not None and shot[1].end_ms < horizon and self._motion_event is None:
+                shot = self._object_shot = None  # too old to picture an event that starts now
+            if seen.best is not None and (shot is None or seen.best.score > shot[1].score):
+                self._object_shot = (seen.frame, seen.best)
+            if seen.active:
+                self._apply(self.tracker.observe_objects(seen.at_ms, seen.mono, seen.moving_since_ms, seen.zones))
+            event = self._motion_event
+            if event is not None and (seen.active or seen.ended):
+                known = {obj.id for obj in event.objects}
+                self._attach(event, [*seen.active, *(obj for obj in seen.ended if obj.id in known)])
+
+    def _attach(self, event: EventRecord, objects: list[EventObject]) -> None:
+        """Fold objects into the running event; save and publish it when what it shows changed."""
+        updated = self._with_objects(event, objects)
+        shot = self._object_shot
+        snapshot_due = (
+            shot is not None
+            and any(obj.id == shot[1].id for obj in updated.objects)
+            and (
+                self._written_object_score < 0
+                or (
+                    shot[1].score >= self._written_object_score + OBJECT_SNAPSHOT_GAIN
+                    and time.monotonic() - self._written_at >= SNAPSHOT_INTERVAL_S
+                )
+            )
+        )
+        if snapshot_due:
+            updated = self._write_object_snapshot(updated)
+        self._motion_event = updated
+        changed = (
+            {obj.id for obj in updated.objects} != {obj.id for obj in event.objects}
+            or updated.labels != event.labels
+            or updated.zones != event.zones
+        )
+        if changed or snapshot_due:
+            self.manager.save(updated)
+            self.manager.publish("event_updated", {"camera_id": self.camera.id, "event": updated.as_dict()})
+
+    def _with_objects(self, event: EventRecord, objects: list[EventObject]) -> EventRecord:
+        merged = merge_objects(event.objects, objects)
+        labels = {obj.label for obj in merged} | set(event.labels)
+        return replace(
+            event,
+            objects=merged,
+            labels=tuple(sorted(labels)),
+            top_score=max((obj.score for obj in merged), default=0.0),
+            zones=self._event_zones(event.zones, merged),
+        )
+
+    def _event_zones(self, zones: Iterable[str], objects: Iterable[EventObject]) -> tuple[str, ...]:
+        """A zone that takes only some objects counts when such an object entered it, not for its motion."""
+        return tuple(sorted((set(zones) - self._object_zones) | {zone for obj in objects for zone in obj.zones}))
 
     def idle(self, now_ms: int) -> None:
         with self._lock:
@@ -145,24 +243,39 @@ class CameraEvents:
             end_ms=None,
             pre_ms=round(settings.pre_capture * 1000),
             post_ms=round(settings.post_capture * 1000),
-            zones=tuple(sorted(self.tracker.active_zones)),
+            zones=self._event_zones(self.tracker.active_zones if settings.events_from == "motion" else (), ()),
             peak_score=max(self._best_score, 0.0),
             label=", ".join(sorted(labels)) if labels else None,
+            labels=tuple(sorted(self._camera_objects)),
         )
-        event = self._write_snapshot(event, self._best_frame)
-        self._written_score = self._best_score
+        # The objects that moved lately are the event's (a motion event is confirmed after them).
+        horizon = change.start_ms - PENDING_OBJECTS_MS
+        recent = [obj for obj in self._recent_objects.values() if obj.end_ms >= horizon]
+        event = self._with_objects(event, recent)
+        shot = self._object_shot
+        if shot is not None and any(obj.id == shot[1].id for obj in event.objects):
+            event = self._write_object_snapshot(event)
+        else:
+            event = self._write_snapshot(event, self._best_frame)
+            self._written_score = self._best_score
         self._motion_event = event
         self.manager.save(event)
         self.manager.publish("event_started", {"camera_id": self.camera.id, "event": event.as_dict()})
-        _LOGGER.info("Camera %s: motion event %s started", self.camera.id, event.id)
+        _LOGGER.info(
+            "Camera %s: motion event %s started%s",
+            self.camera.id,
+            event.id,
+            f" ({', '.join(event.labels)})" if event.labels else "",
+        )
 
     def _progress(self, change: EventProgress) -> None:
         event = self._motion_event
         if event is None:
             return
-        event = replace(event, zones=tuple(sorted(change.zones)), peak_score=change.peak_score)
+        event = replace(event, zones=self._event_zones(change.zones, event.objects), peak_score=change.peak_score)
         snapshot_due = (
             change.new_peak
+            and self._written_object_score < 0  # an object's snapshot is kept: it shows what matters
             and self._best_frame is not None
             and self._best_score >= self._written_score * SNAPSHOT_GAIN
             and time.monotonic() - self._written_at >= SNAPSHOT_INTERVAL_S
@@ -180,9 +293,15 @@ class CameraEvents:
         if event is None:
             return
         self._motion_event = None
-        if self._best_frame is not None and self._best_score > self._written_score:
+        shot = self._object_shot
+        if shot is not None and any(obj.id == shot[1].id for obj in event.objects):
+            if shot[1].score > self._written_object_score:
+                event = self._write_object_snapshot(event)
+        elif self._best_frame is not None and self._best_score > self._written_score:
             event = self._write_snapshot(event, self._best_frame)
         self._written_score = -1.0
+        self._written_object_score = -1.0
+        self._object_shot = None
         self.manager.finish(replace(event, end_ms=max(change.end_ms, event.start_ms)))
 
     def _write_snapshot(self, event: EventRecord, frame: av.VideoFrame | None) -> EventRecord:
@@ -191,6 +310,15 @@ class CameraEvents:
             return event
         self._written_at = time.monotonic()
         return self.manager.write_snapshot(event, self.sharpen(frame))
+
+    def _write_object_snapshot(self, event: EventRecord) -> EventRecord:
+        """The best object's frame with its box drawn, and a crop of it as the thumbnail."""
+        shot = self._object_shot
+        assert shot is not None
+        frame, obj = shot
+        self._written_at = time.monotonic()
+        self._written_object_score = obj.score
+        return self.manager.write_snapshot(event, self.sharpen(frame), obj.box)
 
     # --- manual events (from the API) ---
     def start_manual(self, label: str | None, frame: av.VideoFrame | None) -> EventRecord:
@@ -285,12 +413,17 @@ class EventManager:
         )
         return event
 
-    def write_snapshot(self, event: EventRecord, frame: av.VideoFrame) -> EventRecord:
-        """Write (or replace) the event's snapshot and thumbnail; the event with their paths."""
+    def write_snapshot(self, event: EventRecord, frame: av.VideoFrame, box: Box | None = None) -> EventRecord:
+        """Write (or replace) the event's snapshot and thumbnail; the event with their paths.
+
+        With an object's ``box`` (normalised), the snapshot has the box drawn and the thumbnail
+        is a crop of the object; without one, the thumbnail is the whole frame, smaller."""
         snapshot, thumbnail = event_image_paths(event.camera_id, event.id, event.start_ms)
         try:
-            write_atomically(self.config.storage_path / snapshot, encode_jpeg(frame))
-            write_atomically(self.config.storage_path / thumbnail, encode_jpeg(frame, THUMBNAIL_WIDTH))
+            picture = frame if box is None else draw_box(frame, box)
+            small = frame if box is None else object_crop(frame, box)
+            write_atomically(self.config.storage_path / snapshot, encode_jpeg(picture))
+            write_atomically(self.config.storage_path / thumbnail, encode_jpeg(small, THUMBNAIL_WIDTH))
         except (OSError, av.FFmpegError, ValueError) as err:
             _LOGGER.warning("Camera %s: cannot write the snapshot of event %s: %s", event.camera_id, event.id, err)
             return event

@@ -8,11 +8,36 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 EventKind = Literal["motion", "manual", "camera"]
+Box = tuple[float, float, float, float]
 EVENT_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 def new_event_id() -> str:
     return uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True)
+class EventObject:
+    """A tracked object as an event keeps it: its track while the event lasted."""
+
+    id: str  # the track's id (also in the object_* bus messages)
+    label: str  # a COCO label (person, car, dog...)
+    score: float  # its best score (0-1)
+    start_ms: int  # UTC ms of the frame it was first seen in
+    end_ms: int  # ...and last seen in (so far, while the event runs)
+    zones: tuple[str, ...] = ()  # zones it entered
+    box: Box = (0.0, 0.0, 0.0, 0.0)  # where it was when it scored best, normalised (0-1) x1, y1, x2, y2
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "label": self.label,
+            "score": round(self.score, 4),
+            "start_ms": self.start_ms,
+            "end_ms": self.end_ms,
+            "zones": list(self.zones),
+            "box": [round(value, 4) for value in self.box],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +55,11 @@ class EventRecord:
     snapshot: str | None = None
     thumbnail: str | None = None
     label: str | None = None  # free text for manual events (e.g. "doorbell")
+    # What was seen: the labels of its tracked objects and of what the camera itself reported
+    # (person, vehicle, animal), sorted; the best score of its objects; the objects themselves.
+    labels: tuple[str, ...] = ()
+    top_score: float = 0.0
+    objects: tuple[EventObject, ...] = ()
 
     @property
     def running(self) -> bool:
@@ -56,4 +86,7 @@ class EventRecord:
             "peak_score": round(self.peak_score, 4),
             "has_snapshot": self.snapshot is not None,
             "label": self.label,
+            "labels": list(self.labels),
+            "top_score": round(self.top_score, 4),
+            "objects": [obj.as_dict() for obj in self.objects],
         }

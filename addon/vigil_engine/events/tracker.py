@@ -11,6 +11,11 @@ instant of the first frame that moved, whatever the detection and confirmation d
 - An *event* starts at the start of the confirming run and ends ``quiet_seconds`` after
   the last moving frame, at that frame's time. Motion longer than ``max_seconds`` is split:
   the event ends and the next one starts at the same instant.
+- With ``events_from: objects`` motion only drives the motion states: an event starts with the
+  first frame in which a tracked object is *active* (confirmed and not stationary:
+  :meth:`MotionTracker.observe_objects`), at the time it started moving, and ends
+  ``quiet_seconds`` after the last frame that saw an active object. Motion that no object
+  explains makes no event; a parked car (stationary) neither starts nor holds one.
 """
 
 from __future__ import annotations
@@ -99,6 +104,7 @@ class MotionTracker:
         self._camera = _Run()
         self._zones = {name: _Run() for name in zone_names}
         self._event: _Event | None = None
+        self._from_objects = settings.events_from == "objects"
 
     @property
     def active(self) -> bool:
@@ -120,6 +126,13 @@ class MotionTracker:
             self._step(run, name, name in moving_zones, obs, changes)
         self._step(self._camera, None, moving, obs, changes)
         event = self._event
+        if self._from_objects:
+            # Motion neither starts nor holds an event; it still gives a running one its peak.
+            if event is not None and moving and obs.score > event.peak:
+                event.peak = obs.score
+                changes.append(EventProgress(frozenset(event.zones), event.peak, True, False))
+            changes.extend(self.idle(obs.at_ms, obs.mono))
+            return changes
         if self._camera.active and event is None:
             start = self._camera.start_ms if self._camera.start_ms is not None else obs.at_ms
             event = self._event = _Event(start_ms=start, last_motion_ms=obs.at_ms)
@@ -133,6 +146,25 @@ class MotionTracker:
             if new_peak or new_zones:
                 changes.append(EventProgress(frozenset(event.zones), event.peak, new_peak, bool(new_zones)))
         changes.extend(self.idle(obs.at_ms, obs.mono))
+        return changes
+
+    def observe_objects(self, at_ms: int, mono: float, start_ms: int, zones: frozenset[str]) -> list[Change]:
+        """Active tracked objects in the frame at ``at_ms`` (``events_from: objects``): they start
+        the event (at ``start_ms``, when the first of them started moving) or hold it, and give
+        it the zones they stand in. With ``events_from: motion`` this changes nothing."""
+        if not self._from_objects:
+            return []
+        changes: list[Change] = []
+        event = self._event
+        if event is None:
+            event = self._event = _Event(start_ms=min(start_ms, at_ms), last_motion_ms=at_ms)
+            changes.append(EventStarted(event.start_ms, mono))
+        event.last_motion_ms = max(event.last_motion_ms, at_ms)
+        new_zones = zones - event.zones
+        if new_zones:
+            event.zones |= new_zones
+            changes.append(EventProgress(frozenset(event.zones), event.peak, False, True))
+        changes.extend(self.idle(at_ms, mono))
         return changes
 
     def _step(self, run: _Run, zone: str | None, moving: bool, obs: Observation, changes: list[Change]) -> None:
@@ -160,7 +192,8 @@ class MotionTracker:
         elif at_ms - event.start_ms >= self._max_ms:
             # Split long motion: this event ends now, the next starts at the same instant.
             changes.append(EventEnded(at_ms))
-            self._event = _Event(start_ms=at_ms, last_motion_ms=at_ms, zones=set(self.active_zones))
+            zones = set(event.zones) if self._from_objects else set(self.active_zones)
+            self._event = _Event(start_ms=at_ms, last_motion_ms=at_ms, zones=zones)
             changes.append(EventStarted(at_ms, mono))
         return changes
 

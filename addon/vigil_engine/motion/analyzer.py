@@ -2,8 +2,8 @@
 
 The motion worker decodes every frame (a P-frame needs the ones before it) but analyses only
 ``settings.fps`` of them per second, chosen by *frame time* (stream seconds), never by wall
-time: a burst of frames after a network hiccup, or a file read faster than real time, is
-sampled exactly like a live stream.
+time (``sampler``): a burst of frames after a network hiccup, or a file read faster than real
+time, is sampled exactly like a live stream.
 
 The grey copy is made by FFmpeg's scaler in one step (downscale + luma only), through one
 ``VideoReformatter`` kept for the analyser's life: ``frame.reformat()`` builds a new scaler on
@@ -24,16 +24,11 @@ import numpy.typing as npt
 from av.video.reformatter import Interpolation, VideoReformatter
 
 from .detector import MotionDetector, MotionResult
+from .sampler import FrameSampler
 from .settings import MotionSettings
 
 # Scaling algorithm (see the module docstring).
 INTERPOLATION = Interpolation.AREA
-# A frame this early before its due time is taken (timestamps jitter; waiting for the next
-# frame would sample unevenly): at most this share of the sampling period, and at most half the
-# camera's frame interval, so the frame nearest to the due time is the one taken.
-DUE_TOLERANCE = 0.3
-# Weight of each new frame interval in the running estimate of the camera's frame interval.
-_INTERVAL_WEIGHT = 0.1
 
 
 class MotionAnalyzer:
@@ -48,47 +43,14 @@ class MotionAnalyzer:
         self.settings = settings
         self.detector = MotionDetector(settings)
         self._reformatter = VideoReformatter()
-        self._period = 1.0 / settings.fps if settings.fps > 0 else 0.0
-        self._next_due: float | None = None
-        self._last_time: float | None = None
-        self._interval: float | None = None  # the camera's frame interval (running estimate)
+        self._sampler = FrameSampler(settings.fps)
         self._source_size = (0, 0)
         self._size = (0, 0)
 
     def due(self, frame_time_s: float) -> bool:
-        """Whether the frame at ``frame_time_s`` (stream seconds) should be analysed.
-
-        True about ``settings.fps`` times per second of frame time, on a fixed grid (so the
-        rate holds whatever the camera's frame rate and jitter), for every frame if the camera
-        sends fewer than ``fps``. After a gap the grid restarts at the next frame; when time
-        goes back by more than a period (a new session, a looped file), sampling restarts too.
-        Never True with ``fps`` <= 0.
-        """
-        period = self._period
-        if period <= 0:
-            return False
-        last, self._last_time = self._last_time, frame_time_s
-        if last is not None and 0 < frame_time_s - last < period:
-            step = frame_time_s - last
-            self._interval = (
-                step if self._interval is None else self._interval + _INTERVAL_WEIGHT * (step - self._interval)
-            )
-        next_due = self._next_due
-        if next_due is None or (last is not None and frame_time_s < last - period):
-            self._next_due = frame_time_s + period
-            return True
-        tolerance = DUE_TOLERANCE * period
-        if self._interval is not None:
-            tolerance = min(tolerance, self._interval / 2)
-        if frame_time_s < next_due - tolerance:
-            return False
-        next_due += period
-        if next_due <= frame_time_s:
-            # Behind by a whole period (a gap in the stream, or fewer frames than fps): restart
-            # the grid here instead of taking the next frames in a burst to catch up.
-            next_due = frame_time_s + period
-        self._next_due = next_due
-        return True
+        """Whether the frame at ``frame_time_s`` (stream seconds) should be analysed: see
+        :class:`~vigil_engine.motion.sampler.FrameSampler`."""
+        return self._sampler.due(frame_time_s)
 
     def to_gray(self, frame: av.VideoFrame) -> npt.NDArray[np.uint8]:
         """The frame's luma, scaled to ``settings.analysis_width`` (never up), as an HxW array.
@@ -104,16 +66,15 @@ class MotionAnalyzer:
         # PyAV types to_ndarray() for every format it can return; "gray" is always uint8.
         return cast("npt.NDArray[np.uint8]", gray.to_ndarray())
 
-    def analyze(self, frame: av.VideoFrame) -> MotionResult:
-        """Convert and analyse a frame (call when :meth:`due` said so)."""
-        return self.detector.analyze(self.to_gray(frame))
+    def analyze(self, frame: av.VideoFrame, *, areas: bool = False) -> MotionResult:
+        """Convert and analyse a frame (call when :meth:`due` said so); ``areas``: also box each
+        moving area (for object detection)."""
+        return self.detector.analyze(self.to_gray(frame), areas=areas)
 
     def reset(self) -> None:
         """Forget the background and the sampling grid (after a reconnect or a new session)."""
         self.detector.reset()
-        self._next_due = None
-        self._last_time = None
-        self._interval = None
+        self._sampler.reset()
 
 
 def analysis_size(width: int, height: int, analysis_width: int) -> tuple[int, int]:

@@ -56,3 +56,16 @@ def rasterize_all(polygons: Iterable[Polygon], width: int, height: int) -> BoolM
     for polygon in polygons:
         union |= rasterize(polygon, width, height)
     return union
+
+
+def contains(polygon: Polygon, x: float, y: float) -> bool:
+    """Whether the normalised point (x, y) is inside ``polygon`` (even-odd rule, like
+    :func:`rasterize` for a pixel centre): where an object stands, against zones and masks."""
+    inside = False
+    points = list(polygon)
+    if len(points) < 3:
+        return False
+    for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1], strict=True):
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside

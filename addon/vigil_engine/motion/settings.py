@@ -7,9 +7,14 @@ mask fits the main stream and the substream whatever their resolutions.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 Point = tuple[float, float]
 Polygon = tuple[Point, ...]
+# What makes an event: motion (each confirmed run of motion; objects seen label it), or
+# objects (a tracked object that moves; motion alone only shows on the motion sensors).
+EventsFrom = Literal["motion", "objects"]
+EVENTS_FROM: tuple[EventsFrom, ...] = ("motion", "objects")
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +25,9 @@ class Zone:
     polygon: Polygon
     # Share of the zone's own area that must change; None = the camera's min_area.
     min_area: float | None = None
+    # The object labels that enter the zone (None: any tracked object): a zone with labels
+    # counts for events only when such an object stands in it, its motion sensor stays motion.
+    objects: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +56,4 @@ class EventSettings:
     # Longer motion is split into events of at most this length.
     max_seconds: float = 300.0
     retention_days: float = 30.0
+    events_from: EventsFrom = "motion"

@@ -37,6 +37,7 @@ from vigil_engine.ingest.source import SourceError, classify_error, open_source
 from .sharp import SharpFrames, StreamParams, new_decoder
 
 if TYPE_CHECKING:
+    from vigil_engine.detection.camera import CameraObjects
     from vigil_engine.ingest.worker import CameraWorker
 
     from .analyzer import MotionAnalyzer
@@ -69,8 +70,11 @@ class MotionWorker:
         events: EventManager,
         publish: Publish,
         recorder: CameraWorker | None,
+        objects: CameraObjects | None = None,
     ) -> None:
         self.camera = camera
+        # Object detection on the analysed frames (None: the camera has none, or no detector).
+        self.objects = objects
         self.config = config
         self.clock = clock
         self.events: CameraEvents = events.camera(camera.id)
@@ -194,7 +198,7 @@ class MotionWorker:
                     self._drain()
                     self.events.stop_detection(self.clock.now_ms())
                     _LOGGER.info("Camera %s: motion detection off", self.camera.id)
-                self.events.idle(self.clock.now_ms())
+                self._tick()
                 self._wake.wait(IDLE_TICK_S)
                 self._wake.clear()
                 continue
@@ -223,6 +227,15 @@ class MotionWorker:
                 self.events.stop_detection(self.clock.now_ms())
                 self._stop.wait(BACKOFF_START_S)
         self.events.stop_detection(self.clock.now_ms())
+        if self.objects is not None:
+            self.objects.stop(self.clock.now_ms())
+
+    def _tick(self) -> None:
+        """Time passes without a frame: events go quiet, detection results are taken up."""
+        now = self.clock.now_ms()
+        if self.objects is not None:
+            self.objects.apply_results(now)
+        self.events.idle(now)
 
     def _drain(self) -> None:
         with contextlib.suppress(queue.Empty):
@@ -233,13 +246,18 @@ class MotionWorker:
     def _analyse(self, analyzer: MotionAnalyzer, frame: av.VideoFrame, utc_ms: int) -> None:
         self.frames_decoded += 1
         self._keep_latest(frame)
+        objects = self.objects
+        if objects is not None:
+            objects.apply_results(utc_ms)
         if not analyzer.due(utc_ms / 1000):
             return
         mono = time.monotonic()
-        result = analyzer.analyze(frame)
+        result = analyzer.analyze(frame, areas=objects is not None and objects.enabled)
         self.frames_analysed += 1
         zones = frozenset(name for name, moving in result.zones.items() if moving)
         self.events.observe(Observation(utc_ms, mono, result.motion, result.score, zones), frame)
+        if objects is not None:
+            objects.after_motion(frame, result, utc_ms, mono)
 
     # --- main stream, from the recorder's tap ---
     def _run_main_stream(self, analyzer: MotionAnalyzer) -> None:
@@ -274,7 +292,7 @@ class MotionWorker:
                     self._analyse(analyzer, frame, frame.pts if frame.pts is not None else item.utc_ms)
             if now - last_tick >= IDLE_TICK_S:
                 last_tick = now
-                self.events.idle(self.clock.now_ms())
+                self._tick()
 
     # --- substream, on its own connection ---
     def _run_substream(self, analyzer: MotionAnalyzer) -> None:
@@ -311,7 +329,7 @@ class MotionWorker:
                 _LOGGER.warning("Camera %s: substream for motion detection is down: %s", self.camera.id, reason)
             deadline = time.monotonic() + backoff
             while self._enabled and not self._stop.is_set() and time.monotonic() < deadline:
-                self.events.idle(self.clock.now_ms())
+                self._tick()
                 self._wake.wait(min(IDLE_TICK_S, max(0.0, deadline - time.monotonic())))
                 self._wake.clear()
             backoff = min(backoff * 2, BACKOFF_MAX_S)
@@ -336,7 +354,7 @@ class MotionWorker:
             now = time.monotonic()
             if now - last_tick >= IDLE_TICK_S:
                 last_tick = now
-                self.events.idle(self.clock.now_ms())
+                self._tick()
             if packet.stream is not video:
                 continue
             ts = packet.pts if packet.pts is not None else packet.dts

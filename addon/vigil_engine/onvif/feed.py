@@ -6,7 +6,9 @@ detections that can start events feed the camera's event tracker exactly as Vigi
 detector does: while the camera reports one active, an observation every
 ``TICK_S`` keeps the motion run going (so ``confirm_seconds``, the motion hold,
 ``quiet_seconds`` and ``max_seconds`` all apply), and the event's kind is ``camera`` with
-what the camera saw as its label.
+what the camera saw as its label. People, vehicles and animals the camera reports are objects
+(``topics.object_labels``): they label the event like Vigil's own detector's objects, and with
+``events_from: objects`` they alone (not the camera's motion alarm) start and hold events.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from vigil_engine.clock import EngineClock
 from vigil_engine.events.manager import CameraEvents
 from vigil_engine.events.tracker import Observation
 
-from .topics import EVENT_DETECTIONS, CameraDetection
+from .topics import EVENT_DETECTIONS, CameraDetection, object_labels
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -89,7 +91,7 @@ class CameraEventFeed:
     def _observe(self, obs: Observation, labels: frozenset[str], with_frame: bool) -> None:
         # A frame for the snapshot only at the start: getting one may decode a keyframe.
         frame = self.frame_source() if with_frame else None
-        self.events.observe_camera(obs, labels, frame)
+        self.events.observe_camera(obs, labels, frame, object_labels(labels))
 
     async def close(self) -> None:
         self._active.clear()

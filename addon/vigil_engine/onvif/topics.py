@@ -4,16 +4,25 @@ Cameras name the same thing differently; these are the topics common cameras sen
 (Hikvision, Dahua, Reolink, Amcrest, Axis, TP-Link and the ONVIF profiles), each with the
 data item that carries its state. Anything else whose topic says motion, people or vehicles
 and that carries a true/false state is mapped by the words in the topic.
+
+What the camera's own AI detects is an object like those of Vigil's detector: its detections
+map to the same labels (:func:`object_labels`: ``person``, ``vehicle``, ``animal``, the groups
+of the detector's labels), so both feed one event model.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 Detection = Literal["motion", "person", "vehicle", "animal", "face", "intrusion", "tamper"]
 # Detections that can start events (tampering is reported, but is not footage worth keeping).
 EVENT_DETECTIONS: frozenset[str] = frozenset({"motion", "person", "vehicle", "animal", "face", "intrusion"})
+
+# The camera's detections that are objects, as the labels (groups) of Vigil's detector. A face
+# is a person's; motion, intrusion and tampering say nothing about what it was.
+OBJECT_LABELS: dict[str, str] = {"person": "person", "face": "person", "vehicle": "vehicle", "animal": "animal"}
 
 # topic (without namespace prefixes) -> (detection, the data item with the state)
 KNOWN_TOPICS: dict[str, tuple[Detection, str]] = {
@@ -47,6 +56,11 @@ class CameraDetection:
     topic: str  # as the camera sent it, without namespace prefixes
     source: str  # which video source or rule (distinct states of one topic)
     active: bool
+
+
+def object_labels(detections: Iterable[str]) -> frozenset[str]:
+    """The object labels of what the camera reports (``{"motion", "face"}`` -> ``{"person"}``)."""
+    return frozenset(OBJECT_LABELS[detection] for detection in detections if detection in OBJECT_LABELS)
 
 
 def strip_prefixes(topic: str) -> str:

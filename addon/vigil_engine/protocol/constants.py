@@ -6,7 +6,9 @@ from typing import Final
 
 # Grows with every change of the protocol; MIN_SCHEMA_VERSION only with one that breaks clients.
 # 2: live HLS, stills of any instant, DaySummary.live (the segment being written counts as footage).
-SCHEMA_VERSION: Final = 2
+# 3: object detection: events' labels, top score and objects; the object_* events; the cameras'
+#    detection state and the get/set_object_detection commands; list_events by label and score.
+SCHEMA_VERSION: Final = 3
 MIN_SCHEMA_VERSION: Final = 1
 
 MAX_MESSAGE_BYTES: Final = 64 * 1024  # a client's frame

@@ -37,7 +37,9 @@ DAY_MS = 86_400_000
 HYSTERESIS = 0.02
 # In ``events`` mode a segment may still become pre-capture of an event that is not yet
 # confirmed: motion seen up to this long ago (detection latency, confirmation, the
-# recorder's settling) can still start an event whose start lies in the past.
+# recorder's settling) can still start an event whose start lies in the past. With
+# ``events_from: objects`` an event starts when its object started moving, seen by a detector
+# that drops frames older than a second (detection.service.MAX_WAIT_S): well within this too.
 EVENT_MODE_GRACE_MS = 15_000
 
 

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import cast
 
 from vigil_engine.backup.snapshot import restore_snapshot
-from vigil_engine.events.model import EventKind, EventRecord, new_event_id
+from vigil_engine.detection.labels import GROUPS
+from vigil_engine.events.model import EventKind, EventObject, EventRecord, new_event_id
 
 from .migrations import check_not_newer, migrate
 
@@ -324,10 +325,12 @@ class Index:
         with self._tx() as conn:
             conn.execute(
                 "INSERT INTO events (id, camera_id, kind, start_ms, end_ms, pre_ms, post_ms, zones, peak_score,"
-                " snapshot, thumbnail, label, keep_until_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " snapshot, thumbnail, label, keep_until_ms, labels, top_score)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (id) DO UPDATE SET start_ms = excluded.start_ms, end_ms = excluded.end_ms,"
                 " zones = excluded.zones, peak_score = excluded.peak_score, snapshot = excluded.snapshot,"
-                " thumbnail = excluded.thumbnail, label = excluded.label, keep_until_ms = excluded.keep_until_ms",
+                " thumbnail = excluded.thumbnail, label = excluded.label, keep_until_ms = excluded.keep_until_ms,"
+                " labels = excluded.labels, top_score = excluded.top_score",
                 (
                     event.id,
                     event.camera_id,
@@ -342,7 +345,28 @@ class Index:
                     event.thumbnail,
                     event.label,
                     keep_until_ms,
+                    json.dumps(list(event.labels)),
+                    event.top_score,
                 ),
+            )
+            # The event's objects as they are now (an object's track grows while the event runs).
+            conn.execute("DELETE FROM event_objects WHERE event_id = ?", (event.id,))
+            conn.executemany(
+                "INSERT INTO event_objects (event_id, object_id, label, score, start_ms, end_ms, zones, box)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        event.id,
+                        obj.id,
+                        obj.label,
+                        obj.score,
+                        obj.start_ms,
+                        obj.end_ms,
+                        json.dumps(list(obj.zones)),
+                        json.dumps(list(obj.box)),
+                    )
+                    for obj in event.objects
+                ],
             )
             conn.execute(
                 "INSERT INTO protected_ranges (id, camera_id, protect_start_ms, protect_end_ms, keep_until_ms)"
@@ -353,7 +377,22 @@ class Index:
 
     def event(self, event_id: str) -> EventRecord | None:
         rows = self._query("SELECT * FROM events WHERE id = ?", (event_id,))
-        return _event(rows[0]) if rows else None
+        return self._events(rows)[0] if rows else None
+
+    def _events(self, rows: list[sqlite3.Row]) -> list[EventRecord]:
+        """Events of these rows with their objects (one more query for all of them)."""
+        if not rows:
+            return []
+        ids = [row["id"] for row in rows]
+        objects: dict[str, list[EventObject]] = {}
+        for start in range(0, len(ids), 500):  # within SQLite's limit of bound parameters
+            batch = ids[start : start + 500]
+            marks = ", ".join("?" * len(batch))
+            for row in self._query(
+                f"SELECT * FROM event_objects WHERE event_id IN ({marks}) ORDER BY start_ms, object_id", tuple(batch)
+            ):
+                objects.setdefault(row["event_id"], []).append(_event_object(row))
+        return [_event(row, tuple(objects.get(row["id"], ()))) for row in rows]
 
     def events(
         self,
@@ -364,10 +403,15 @@ class Index:
         kind: str | None = None,
         limit: int = 50,
         before: tuple[int, str] | None = None,
+        label: str | None = None,
+        min_score: float | None = None,
     ) -> list[EventRecord]:
         """Events overlapping [start_ms, end_ms), newest first.
 
         ``before`` is a keyset cursor (start_ms, id) of the last event of the previous page.
+        ``label``: events that saw it (a group, ``vehicle`` or ``animal``, stands for itself and
+        its labels, so a camera's own ``vehicle`` and Vigil's ``car`` both match it);
+        ``min_score``: events whose best object scored at least this.
         """
         clauses: list[str] = []
         params: dict[str, object] = {"limit": limit}
@@ -386,26 +430,35 @@ class Index:
         if kind is not None:
             clauses.append("kind = :kind")
             params["kind"] = kind
+        if label is not None:
+            names = sorted({label} | GROUPS.get(label, frozenset()))
+            marks = ", ".join(f":label{n}" for n in range(len(names)))
+            clauses.append(f"EXISTS (SELECT 1 FROM json_each(events.labels) l WHERE l.value IN ({marks}))")
+            params.update({f"label{n}": name for n, name in enumerate(names)})
+        if min_score is not None:
+            clauses.append("top_score >= :min_score")
+            params["min_score"] = min_score
         if before is not None:
             clauses.append("(start_ms < :before_ms OR (start_ms = :before_ms AND id < :before_id))")
             params["before_ms"], params["before_id"] = before
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._query(f"SELECT * FROM events {where} ORDER BY start_ms DESC, id DESC LIMIT :limit", params)
-        return [_event(row) for row in rows]
+        return self._events(rows)
 
     def running_events(self) -> list[EventRecord]:
-        return [_event(row) for row in self._query("SELECT * FROM events WHERE end_ms IS NULL ORDER BY start_ms")]
+        return self._events(self._query("SELECT * FROM events WHERE end_ms IS NULL ORDER BY start_ms"))
 
     def expired_events(self, now_ms: int, limit: int = 500) -> list[EventRecord]:
         rows = self._query(
             "SELECT * FROM events WHERE keep_until_ms IS NOT NULL AND keep_until_ms <= ? ORDER BY start_ms LIMIT ?",
             (now_ms, limit),
         )
-        return [_event(row) for row in rows]
+        return self._events(rows)
 
     def delete_event(self, event_id: str) -> None:
         with self._tx() as conn:
             conn.execute("DELETE FROM events WHERE id = ?", (event_id,))
+            conn.execute("DELETE FROM event_objects WHERE event_id = ?", (event_id,))
             conn.execute("DELETE FROM protected_ranges WHERE id = ?", (event_id,))
 
     # --- settings changed at run time ---
@@ -442,7 +495,7 @@ def _restore_from_snapshot(path: Path, why: str) -> bool:
     return True
 
 
-def _event(row: sqlite3.Row) -> EventRecord:
+def _event(row: sqlite3.Row, objects: tuple[EventObject, ...] = ()) -> EventRecord:
     return EventRecord(
         id=row["id"],
         camera_id=row["camera_id"],
@@ -456,6 +509,22 @@ def _event(row: sqlite3.Row) -> EventRecord:
         snapshot=row["snapshot"],
         thumbnail=row["thumbnail"],
         label=row["label"],
+        labels=tuple(json.loads(row["labels"])),
+        top_score=row["top_score"],
+        objects=objects,
+    )
+
+
+def _event_object(row: sqlite3.Row) -> EventObject:
+    x1, y1, x2, y2 = (float(value) for value in json.loads(row["box"]))
+    return EventObject(
+        id=row["object_id"],
+        label=row["label"],
+        score=row["score"],
+        start_ms=row["start_ms"],
+        end_ms=row["end_ms"],
+        zones=tuple(json.loads(row["zones"])),
+        box=(x1, y1, x2, y2),
     )
 
 

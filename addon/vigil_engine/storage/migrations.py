@@ -11,9 +11,11 @@ and setting of the old index over, and a downgrade must never damage a newer ind
 * An index whose version is newer than this engine knows was written by a newer engine: it
   is refused with :class:`IndexTooNewError` before anything is written to it (not even the
   journal mode), and the engine does not start.
-* Migration 1 is the schema the engine started with; 2 added run-time camera settings. An
-  index from before the table of migrations existed says its version in ``meta`` (1 or 2),
-  or, older still, nothing: then it is version 1 if it has the tables of version 1.
+* Migration 1 is the schema the engine started with; 2 added run-time camera settings; 3 the
+  tracked objects of events (their labels and top score on the event, each object's track in
+  ``event_objects``). An index from before the table of migrations existed says its version
+  in ``meta`` (1 or 2), or, older still, nothing: then it is version 1 if it has the tables of
+  version 1.
 
 To change the schema, append a migration: never edit one that has shipped.
 """
@@ -121,9 +123,28 @@ CREATE TABLE IF NOT EXISTS camera_settings (
 )
 """
 
+# Events of older indexes saw no objects: no labels ('[]'), a top score of 0, no objects.
+_V3 = """
+ALTER TABLE events ADD COLUMN labels TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE events ADD COLUMN top_score REAL NOT NULL DEFAULT 0;
+CREATE TABLE IF NOT EXISTS event_objects (
+    event_id TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    label TEXT NOT NULL,
+    score REAL NOT NULL,
+    start_ms INTEGER NOT NULL,
+    end_ms INTEGER NOT NULL,
+    zones TEXT NOT NULL DEFAULT '[]',
+    box TEXT NOT NULL,
+    PRIMARY KEY (event_id, object_id)
+);
+CREATE INDEX IF NOT EXISTS event_objects_label ON event_objects (label, score)
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "cameras, segments, gaps, protected ranges and events", _script(_V1)),
     Migration(2, "settings changed at run time (record mode, motion detection)", _script(_V2)),
+    Migration(3, "tracked objects of events: labels, top score and each object's track", _script(_V3)),
 )
 LATEST = MIGRATIONS[-1].version
 

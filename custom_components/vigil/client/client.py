@@ -55,6 +55,7 @@ from custom_components.vigil.protocol import (
     ListEventsArgs,
     Model,
     MotionDetectionResult,
+    ObjectDetectionResult,
     Preset,
     PresetResult,
     Presets,
@@ -66,6 +67,7 @@ from custom_components.vigil.protocol import (
     RecordModeResult,
     ServerInfo,
     SetMotionDetectionArgs,
+    SetObjectDetectionArgs,
     SetRecordModeArgs,
     SignedPath,
     SignPathArgs,
@@ -498,6 +500,15 @@ class VigilClient:
         args = SetMotionDetectionArgs(camera_id=camera_id, enabled=enabled)
         return (await self._ask(MotionDetectionResult, "set_motion_detection", args)).enabled
 
+    async def get_object_detection(self, camera_id: str) -> bool:
+        args = CameraArgs(camera_id=camera_id)
+        return (await self._ask(ObjectDetectionResult, "get_object_detection", args)).enabled
+
+    async def set_object_detection(self, camera_id: str, enabled: bool) -> bool:
+        """Turn object detection on or off (kept by the engine across restarts); the state now in force."""
+        args = SetObjectDetectionArgs(camera_id=camera_id, enabled=enabled)
+        return (await self._ask(ObjectDetectionResult, "set_object_detection", args)).enabled
+
     async def start_manual_event(self, camera_id: str, label: str | None = None) -> Event:
         args = StartManualEventArgs(camera_id=camera_id, label=label)
         return (await self._ask(EventResult, "start_manual_event", args)).event
@@ -513,11 +524,22 @@ class VigilClient:
         end_ms: int | None = None,
         zone: str | None = None,
         kind: str | None = None,
+        label: str | None = None,
+        min_score: float | None = None,
         limit: int | None = None,
         cursor: str | None = None,
     ) -> EventPage:
+        """One page of events, newest first; ``label`` is a label (``person``) or a group (``vehicle``)."""
         args = ListEventsArgs(
-            camera_id=camera_id, start_ms=start_ms, end_ms=end_ms, zone=zone, kind=kind, limit=limit, cursor=cursor
+            camera_id=camera_id,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            zone=zone,
+            kind=kind,
+            label=label,
+            min_score=min_score,
+            limit=limit,
+            cursor=cursor,
         )
         return await self._ask(EventPage, "list_events", args)
 

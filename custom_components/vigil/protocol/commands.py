@@ -47,6 +47,12 @@ class SetMotionDetectionArgs(Model):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SetObjectDetectionArgs(Model):
+    camera_id: str = field(metadata=_THE_CAMERA)
+    enabled: bool = field(metadata=describe("`true` to detect objects where there is motion"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StartManualEventArgs(Model):
     camera_id: str = field(metadata=_THE_CAMERA)
     label: str | None = field(default=None, metadata=describe("free text, at most 100 characters"))
@@ -59,6 +65,16 @@ class ListEventsArgs(Model):
     end_ms: int | None = field(default=None, metadata=describe("only events that started before this time"))
     zone: str | None = field(default=None, metadata=describe("only events that saw motion in this zone"))
     kind: str | None = field(default=None, metadata=describe("`motion`, `manual` or `camera`"))
+    label: str | None = field(
+        default=None,
+        metadata=describe(
+            "only events that saw this: a label (`person`, `car`, ...) or a group (`vehicle`, `animal`: any of its "
+            "labels, and what a camera reported as such)"
+        ),
+    )
+    min_score: float | None = field(
+        default=None, metadata=describe("only events whose best object scored at least this, 0 to 1")
+    )
     limit: int | None = field(default=None, metadata=describe("events per page, 1 to 500 (default 50)"))
     cursor: str | None = field(
         default=None, metadata=describe("`next_cursor` of the previous page (with the same filters)")
@@ -205,6 +221,12 @@ class MotionDetectionResult(Model):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ObjectDetectionResult(Model):
+    camera_id: str = field(metadata=_THE_CAMERA)
+    enabled: bool = field(metadata=describe("object detection is on"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EventResult(Model):
     event: Event = field(metadata=describe("the event"))
 
@@ -303,6 +325,8 @@ COMMANDS: Final[dict[str, Command]] = {
     "set_record_mode": Command(SetRecordModeArgs, RecordModeResult),
     "get_motion_detection": Command(CameraArgs, MotionDetectionResult),
     "set_motion_detection": Command(SetMotionDetectionArgs, MotionDetectionResult),
+    "get_object_detection": Command(CameraArgs, ObjectDetectionResult),
+    "set_object_detection": Command(SetObjectDetectionArgs, ObjectDetectionResult),
     "start_manual_event": Command(StartManualEventArgs, EventResult),
     "end_manual_event": Command(CameraArgs, EventResult),
     "list_events": Command(ListEventsArgs, EventPage),

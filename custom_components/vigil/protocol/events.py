@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Final
 
 from .model import Model, describe
-from .objects import Camera, Event, RecordMode
+from .objects import Camera, Event, RecordMode, TrackedObject
 
 _THE_CAMERA: Final = describe("the camera")
 _THE_EVENTS_CAMERA: Final = describe("the event's camera")
@@ -96,6 +96,7 @@ class CameraSettingsChanged(EventData):
     camera_id: str = field(metadata=_THE_CAMERA)
     record_mode: RecordMode = field(metadata=describe("`continuous`, `events` or `off`"))
     motion_enabled: bool = field(metadata=describe("motion detection is on"))
+    objects_enabled: bool = field(default=False, metadata=describe("object detection is on"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,6 +131,33 @@ class CameraDetection(EventData):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ObjectChanged(EventData):
+    """``object_appeared``, ``object_updated`` or ``object_ended`` (the subclasses)."""
+
+    camera_id: str = field(metadata=_THE_CAMERA)
+    object: TrackedObject = field(metadata=describe("the tracked object as it is now"))
+    at_ms: int = field(default=0, metadata=describe("the time of the frame that changed it"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObjectAppeared(ObjectChanged):
+    NAME: ClassVar[str] = "object_appeared"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObjectUpdated(ObjectChanged):
+    NAME: ClassVar[str] = "object_updated"
+
+    zones_entered: tuple[str, ...] = field(default=(), metadata=describe("zones it stands in now and did not before"))
+    zones_left: tuple[str, ...] = field(default=(), metadata=describe("zones it stood in and left"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObjectEnded(ObjectChanged):
+    NAME: ClassVar[str] = "object_ended"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CamerasChanged(EventData):
     NAME: ClassVar[str] = "cameras_changed"
 
@@ -155,5 +183,8 @@ EVENTS: Final[dict[str, type[EventData]]] = {
         StorageWarningChanged,
         CameraDetection,
         CamerasChanged,
+        ObjectAppeared,
+        ObjectUpdated,
+        ObjectEnded,
     )
 }

@@ -41,6 +41,9 @@ class OnnxRuntimeBackend:
         # With more than one thread, ONNX Runtime's workers spin between operators, burning
         # CPU that a recorder needs more than a millisecond of latency.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # No memory arena: it keeps its peak allocation for good (about 7 MB more resident
+        # memory for YOLOX-Nano) to save allocations that cost nothing measurable here.
+        options.enable_cpu_mem_arena = False
         self._session = _open_session(model.path, options)
         inputs = [value.name for value in self._session.get_inputs()]
         outputs = [value.name for value in self._session.get_outputs()]

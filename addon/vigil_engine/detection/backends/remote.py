@@ -28,22 +28,20 @@ import logging
 import socket
 import threading
 import time
-from typing import Literal
 from urllib.parse import quote, urlsplit
 
 import numpy as np
 import numpy.typing as npt
 
 from vigil_engine.detection.model import ModelError, ModelLayout
+from vigil_engine.detection.settings import DEFAULT_MODEL_NAME, DEFAULT_TIMEOUT_S, Transport
 
 from . import BackendError, BackendUnavailable
 from .kserve_v2 import HEADER_LENGTH, ProtocolError, Request, decode, encode, layout_from_metadata, model_path
 
 _LOGGER = logging.getLogger(__name__)
 
-Transport = Literal["auto", "binary", "json"]
-DEFAULT_TIMEOUT_S = 2.0
-DEFAULT_MODEL_NAME = "yolox_nano"
+__all__ = ["DEFAULT_MODEL_NAME", "DEFAULT_TIMEOUT_S", "RemoteBackend", "Transport"]
 BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 5.0
 _READ_CHUNK = 1 << 20
