@@ -163,3 +163,27 @@ def test_ending_all_reports_only_confirmed_tracks() -> None:
     ended = tracker.end_all()
     assert [(type(c), c.track.label) for c in ended] == [(ObjectEnded, "person")]
     assert tracker.tracks == []
+
+
+def test_a_person_who_stops_where_nothing_moves_settles_as_stationary() -> None:
+    """Detection runs only where there is motion: a person who walks in and stands still in a
+    quiet scene gets no more detection frames. When the motion detector says nothing moves,
+    her track turns stationary once she has not moved for STATIONARY_MS, and only then."""
+    tracker = ObjectTracker()
+    walk(tracker, [20.0 * step for step in range(10)])  # the last frame: she stopped, at 1800 ms
+    (track,) = tracker.tracks
+    stopped_ms = track.anchor_ms
+    assert tracker.settle(stopped_ms + STATIONARY_MS - 1) == []
+    assert track.active
+    (change,) = tracker.settle(stopped_ms + STATIONARY_MS)
+    assert isinstance(change, ObjectChanged)
+    assert change.stationary_changed
+    assert change.track is track
+    assert track.stationary
+    assert not track.active
+    assert tracker.settle(stopped_ms + 2 * STATIONARY_MS) == []  # reported once
+    # She walks on: the same track, active again.
+    changes = walk(tracker, [200.0 + 30.0 * step for step in range(3)], start_ms=stopped_ms + 2 * STATIONARY_MS)
+    assert any(isinstance(c, ObjectChanged) and c.stationary_changed for c in changes)
+    assert tracker.tracks == [track]
+    assert track.active

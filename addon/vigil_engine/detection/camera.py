@@ -105,6 +105,9 @@ class CameraObjects:
         if self._end_pending:
             self._end_pending = False
             self.stop(now_ms)
+        elif self.enabled and now_ms > self._until_ms >= 0:
+            # No motion (past the tail): what stands still in the picture settles as stationary.
+            self._publish_changes(self.tracker.settle(now_ms), now_ms)
 
     def set_enabled(self, enabled: bool) -> None:
         """Turn detection on or off (any thread; the motion thread ends the tracks at its next turn)."""

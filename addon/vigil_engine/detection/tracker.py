@@ -192,6 +192,18 @@ class ObjectTracker:
         self.tracks = []
         return ended
 
+    def settle(self, at_ms: int) -> list[ObjectChange]:
+        """Nothing moves in the picture (the camera's motion detector says so): a track that has
+        not moved for :data:`STATIONARY_MS` is stationary, though no detection frame looked at it
+        (detection runs only where there is motion, so a person who walks in and stands still in
+        a quiet scene would otherwise stay active, holding events, until something moved)."""
+        changes: list[ObjectChange] = []
+        for track in self.tracks:
+            if track.confirmed and not track.stationary and at_ms - track.anchor_ms >= STATIONARY_MS:
+                track.stationary = True
+                changes.append(ObjectChanged(track, stationary_changed=True))
+        return changes
+
     def boxes_to_follow(self, at_ms: int) -> list[Box]:
         """Where the moving tracks are expected: detection looks there too, so a track stays in
         view when its own motion is small. Stationary tracks are left alone."""
