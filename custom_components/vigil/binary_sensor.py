@@ -1,4 +1,11 @@
-"""Binary sensors: motion (per camera and per zone), connectivity, recording problem."""
+"""Binary sensors: motion (per camera and per zone), objects (per label group, and per zone when
+asked), connectivity, recording problem.
+
+"Person detected" (and vehicle, animal) is on while an object of its group is tracked on the
+camera and not stationary: a parked car or a sleeping cat is in view, but nothing happens. It
+has one per group the camera tracks (the engine's ``Camera.objects``), and is unavailable while
+object detection is off or cannot work (no model), so "off" always means "looked, none there".
+"""
 
 from __future__ import annotations
 
@@ -14,10 +21,15 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import VigilCameraEntity, VigilLiveEntity
 from .hub import VigilConfigEntry, VigilHub
+from .labels import GROUPS
 
 PARALLEL_UPDATES = 0
 ZONE_KEY_PREFIX = "motion_zone-"
 ZONE_TRANSLATION_KEY = "zone_motion"
+# "<group>_detected": its key and translation key.
+OBJECT_TRANSLATION_KEYS = frozenset(f"{group}_detected" for group in GROUPS)
+# "zone_<group>_detected": the translation key of a zone's object sensor (key "<group>_zone-<zone>").
+ZONE_OBJECT_TRANSLATION_KEYS = frozenset(f"zone_{group}_detected" for group in GROUPS)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +70,8 @@ async def async_setup_entry(
     hub = entry.runtime_data
     cameras_added: set[str] = set()
     zones_added: set[tuple[str, str]] = set()
+    groups_added: set[tuple[str, str]] = set()
+    zone_groups_added: set[tuple[str, str, str]] = set()
 
     @callback
     def add_cameras(camera_ids: list[str]) -> None:
@@ -73,7 +87,37 @@ async def async_setup_entry(
         entities.extend(VigilZoneMotionSensor(hub, camera_id, zone) for camera_id, zone in sorted(wanted - zones_added))
         zones_added.clear()
         zones_added.update(wanted)
-        _remove_stale_zones(hass, hub, {zone_unique_id(hub, camera_id, zone) for camera_id, zone in wanted})
+        _remove_stale(
+            hass, hub, {ZONE_TRANSLATION_KEY}, {zone_unique_id(hub, camera_id, zone) for camera_id, zone in wanted}
+        )
+        # Labels (and so groups) change with the engine's configuration, i.e. on a reconnection.
+        groups = {(camera_id, group) for camera_id in camera_ids for group in hub.cameras[camera_id].groups}
+        entities.extend(VigilObjectSensor(hub, camera_id, group) for camera_id, group in sorted(groups - groups_added))
+        groups_added.clear()
+        groups_added.update(groups)
+        _remove_stale(
+            hass,
+            hub,
+            OBJECT_TRANSLATION_KEYS,
+            {f"{hub.instance_id}-{camera_id}-{group}_detected" for camera_id, group in groups},
+        )
+        zone_groups: set[tuple[str, str, str]] = set()
+        if hub.object_zone_sensors:
+            zone_groups = {
+                (camera_id, zone, group) for camera_id, group in groups for zone in hub.cameras[camera_id].camera.zones
+            }
+        entities.extend(
+            VigilZoneObjectSensor(hub, camera_id, zone, group)
+            for camera_id, zone, group in sorted(zone_groups - zone_groups_added)
+        )
+        zone_groups_added.clear()
+        zone_groups_added.update(zone_groups)
+        _remove_stale(
+            hass,
+            hub,
+            ZONE_OBJECT_TRANSLATION_KEYS,
+            {zone_object_unique_id(hub, camera_id, zone, group) for camera_id, zone, group in zone_groups},
+        )
         async_add_entities(entities)
 
     add_cameras(list(hub.cameras))
@@ -84,12 +128,22 @@ def zone_unique_id(hub: VigilHub, camera_id: str, zone: str) -> str:
     return f"{hub.instance_id}-{camera_id}-{ZONE_KEY_PREFIX}{zone}"
 
 
+def zone_object_unique_id(hub: VigilHub, camera_id: str, zone: str, group: str) -> str:
+    return f"{hub.instance_id}-{camera_id}-{group}_zone-{zone}"
+
+
 @callback
-def _remove_stale_zones(hass: HomeAssistant, hub: VigilHub, wanted: set[str]) -> None:
-    """Zone sensors of zones the engine no longer has (or that were turned off) leave the registry."""
+def _remove_stale(
+    hass: HomeAssistant, hub: VigilHub, translation_keys: set[str] | frozenset[str], wanted: set[str]
+) -> None:
+    """Sensors of zones (or label groups) the engine no longer has, or that were turned off, leave the registry."""
     registry = er.async_get(hass)
     for entity in er.async_entries_for_config_entry(registry, hub.entry.entry_id):
-        if entity.translation_key == ZONE_TRANSLATION_KEY and entity.unique_id not in wanted:
+        if (
+            entity.domain == "binary_sensor"
+            and entity.translation_key in translation_keys
+            and entity.unique_id not in wanted
+        ):
             registry.async_remove(entity.entity_id)
 
 
@@ -119,3 +173,43 @@ class VigilZoneMotionSensor(VigilLiveEntity, BinarySensorEntity):
     def _async_update_attrs(self) -> None:
         if self.camera_id in self.hub.cameras:
             self._attr_is_on = self.zone in self.camera.zones_active
+
+
+class VigilObjectSensor(VigilLiveEntity, BinarySensorEntity):
+    """An object of one label group (person, vehicle, animal) moves in view of the camera."""
+
+    _attr_device_class = BinarySensorDeviceClass.OCCUPANCY
+
+    def __init__(
+        self, hub: VigilHub, camera_id: str, group: str, description: BinarySensorEntityDescription | None = None
+    ) -> None:
+        key = f"{group}_detected"
+        super().__init__(hub, camera_id, description or BinarySensorEntityDescription(key=key, translation_key=key))
+        self.label_group = group
+
+    @property
+    def available(self) -> bool:
+        return super().available and self.state_of_camera.detecting
+
+    @callback
+    def _async_update_attrs(self) -> None:
+        if self.camera_id in self.hub.cameras:
+            self._attr_is_on = bool(self.state_of_camera.objects_of(self.label_group, moving_only=True))
+
+
+class VigilZoneObjectSensor(VigilObjectSensor):
+    """An object of one label group moves in one zone of the camera (where it stands: the
+    bottom of its box, as the engine decides zones): "Person in driveway"."""
+
+    def __init__(self, hub: VigilHub, camera_id: str, zone: str, group: str) -> None:
+        key, translation_key = f"{group}_zone-{zone}", f"zone_{group}_detected"
+        description = BinarySensorEntityDescription(key=key, translation_key=translation_key)
+        super().__init__(hub, camera_id, group, description)
+        self._attr_translation_placeholders = {"zone": zone.replace("_", " ")}
+        self.zone = zone
+
+    @callback
+    def _async_update_attrs(self) -> None:
+        if self.camera_id in self.hub.cameras:
+            moving = self.state_of_camera.objects_of(self.label_group, moving_only=True)
+            self._attr_is_on = any(self.zone in tracked.current_zones for tracked in moving)

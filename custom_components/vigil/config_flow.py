@@ -40,11 +40,13 @@ from .client import (
 )
 from .const import (
     CONF_LINK_EXPIRY_MINUTES,
+    CONF_OBJECT_ZONE_SENSORS,
     CONF_OFFLINE_ISSUE_MINUTES,
     CONF_RECORDING_THRESHOLD,
     CONF_TOKEN,
     CONF_ZONE_SENSORS,
     DEFAULT_LINK_EXPIRY_MINUTES,
+    DEFAULT_OBJECT_ZONE_SENSORS,
     DEFAULT_OFFLINE_ISSUE_MINUTES,
     DEFAULT_RECORDING_THRESHOLD,
     DEFAULT_ZONE_SENSORS,
@@ -245,6 +247,7 @@ class VigilOptionsFlow(CameraOptionsFlow, OptionsFlowWithReload):
             return self.async_create_entry(
                 data={
                     CONF_ZONE_SENSORS: user_input[CONF_ZONE_SENSORS],
+                    CONF_OBJECT_ZONE_SENSORS: user_input[CONF_OBJECT_ZONE_SENSORS],
                     CONF_RECORDING_THRESHOLD: int(user_input[CONF_RECORDING_THRESHOLD]),
                     CONF_OFFLINE_ISSUE_MINUTES: int(user_input[CONF_OFFLINE_ISSUE_MINUTES]),
                     CONF_LINK_EXPIRY_MINUTES: int(user_input[CONF_LINK_EXPIRY_MINUTES]),
@@ -257,6 +260,10 @@ class VigilOptionsFlow(CameraOptionsFlow, OptionsFlowWithReload):
                 {
                     probatio.Required(
                         CONF_ZONE_SENSORS, default=options.get(CONF_ZONE_SENSORS, DEFAULT_ZONE_SENSORS)
+                    ): BooleanSelector(),
+                    probatio.Required(
+                        CONF_OBJECT_ZONE_SENSORS,
+                        default=options.get(CONF_OBJECT_ZONE_SENSORS, DEFAULT_OBJECT_ZONE_SENSORS),
                     ): BooleanSelector(),
                     probatio.Required(
                         CONF_RECORDING_THRESHOLD,

@@ -27,12 +27,20 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def _camera(state: CameraState) -> dict[str, Any]:
+def _camera(hub: VigilHub, camera_id: str, state: CameraState) -> dict[str, Any]:
     return {
         "camera": state.camera.to_dict(),
         "last_event": state.last_event.to_dict() if state.last_event else None,
         "snapshot_event_id": state.snapshot_event.id if state.snapshot_event else None,
         "not_recording_since_ms": state.not_recording_since_ms,
+        # Object detection as Home Assistant sees it (the engine's own view is camera.detection).
+        "objects": {
+            "detecting": state.detecting,
+            "groups": list(state.groups),
+            "tracked": [tracked.to_dict() for tracked in state.objects.values()],
+            "snapshot_event_ids": {group: event.id for group, (event, _updated) in state.group_snapshots.items()},
+        },
+        "notifications_snoozed_until": until.isoformat() if (until := hub.snoozes.until(camera_id)) else None,
     }
 
 
@@ -62,7 +70,7 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: VigilCo
         {
             "entry": {"title": entry.title, "data": data, "options": dict(entry.options)},
             "engine": _engine(hub),
-            "cameras": {camera_id: _camera(state) for camera_id, state in hub.cameras.items()},
+            "cameras": {camera_id: _camera(hub, camera_id, state) for camera_id, state in hub.cameras.items()},
         },
         TO_REDACT,
     )
@@ -75,5 +83,5 @@ async def async_get_device_diagnostics(
     hub = entry.runtime_data
     for camera_id, state in hub.cameras.items():
         if hub.camera_identifier(camera_id) in device.identifiers:
-            return async_redact_data({"camera_id": camera_id, **_camera(state)}, TO_REDACT)
+            return async_redact_data({"camera_id": camera_id, **_camera(hub, camera_id, state)}, TO_REDACT)
     return async_redact_data({"engine": _engine(hub)}, TO_REDACT)

@@ -13,6 +13,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .client import Camera, VigilError
 from .errors import translate_error
 from .hub import CameraState, VigilConfigEntry, VigilHub
+from .labels import GROUPS
 
 
 class VigilEntity(Entity):
@@ -110,6 +111,46 @@ def async_add_camera_entities(
         new = [camera_id for camera_id in camera_ids if camera_id not in added]
         added.update(new)
         async_add_entities([entity for camera_id in new for entity in factory(camera_id)])
+
+    add_cameras(list(hub.cameras))
+    entry.async_on_unload(hub.async_add_cameras_listener(add_cameras))
+
+
+@callback
+def async_add_group_entities(
+    hass: HomeAssistant,
+    entry: VigilConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    domain: str,
+    key: Callable[[str], str],
+    factory: Callable[[str, str], Entity],
+) -> None:
+    """Add ``factory(camera_id, group)`` for every label group every camera tracks, now and later.
+
+    A camera's groups follow the labels the engine reports for it, which change with its
+    configuration (seen on a reconnection): entities of groups no longer tracked leave the
+    registry (their unique id ends with ``key(group)``).
+    """
+    hub = entry.runtime_data
+    added: set[tuple[str, str]] = set()
+    keys = {key(group) for group in GROUPS}
+
+    @callback
+    def add_cameras(camera_ids: list[str]) -> None:
+        wanted = {(camera_id, group) for camera_id in camera_ids for group in hub.cameras[camera_id].groups}
+        new = sorted(wanted - added)
+        added.clear()
+        added.update(wanted)
+        wanted_ids = {f"{hub.instance_id}-{camera_id}-{key(group)}" for camera_id, group in wanted}
+        registry = er.async_get(hass)
+        for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
+            if (
+                entity.domain == domain
+                and entity.unique_id.rpartition("-")[2] in keys
+                and entity.unique_id not in wanted_ids
+            ):
+                registry.async_remove(entity.entity_id)
+        async_add_entities([factory(camera_id, group) for camera_id, group in new])
 
     add_cameras(list(hub.cameras))
     entry.async_on_unload(hub.async_add_cameras_listener(add_cameras))

@@ -1,4 +1,10 @@
-"""Event entity: every camera's motion and manual events, for automations."""
+"""Event entity: every camera's events, by what they saw (person, vehicle, animal) or their kind, for automations.
+
+An event fires its type when it starts (``person`` if it already saw one, else ``motion`` or
+``manual``), the type of each label group it sees for the first time while it runs (a motion
+event that turns out to be a person fires ``person`` a moment after ``motion``), and
+``motion_ended``/``manual_ended`` when it ends. See ``event_data`` for what each carries.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,9 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .client import Event
 from .const import EVENT_MANUAL, EVENT_MANUAL_ENDED, EVENT_MOTION, EVENT_MOTION_ENDED
 from .entity import VigilCameraEntity, async_add_camera_entities
-from .event_data import event_attributes, event_data, event_type
+from .event_data import EventNotice, event_attributes, event_data
 from .hub import VigilConfigEntry, VigilHub
+from .labels import GROUPS
 
 __all__ = ["VigilEventEntity", "async_setup_entry", "event_attributes"]
 
@@ -20,7 +27,7 @@ EVENTS = EventEntityDescription(
     key="events",
     translation_key="events",
     device_class=EventDeviceClass.MOTION,
-    event_types=[EVENT_MOTION, EVENT_MOTION_ENDED, EVENT_MANUAL, EVENT_MANUAL_ENDED],
+    event_types=[*GROUPS, EVENT_MOTION, EVENT_MOTION_ENDED, EVENT_MANUAL, EVENT_MANUAL_ENDED],
 )
 
 
@@ -33,7 +40,7 @@ async def async_setup_entry(
 
 
 class VigilEventEntity(VigilCameraEntity, EventEntity):
-    """Fires ``motion``/``manual`` when an event starts and ``*_ended`` when it ends."""
+    """Fires a group's type or the event's kind when an event starts or sees a group, ``*_ended`` when it ends."""
 
     def __init__(self, hub: VigilHub, camera_id: str) -> None:
         super().__init__(hub, camera_id, EVENTS)
@@ -43,12 +50,12 @@ class VigilEventEntity(VigilCameraEntity, EventEntity):
         self.async_on_remove(self.hub.async_add_event_listener(self.camera_id, self._handle_event))
 
     @callback
-    def _handle_event(self, name: str, event: Event) -> None:
-        kind = event_type(name, event)
-        if kind is None:
-            return  # event_updated: the running event's zones or snapshot changed
-        if kind not in self.event_types:
-            return  # kinds this entity does not offer (yet), e.g. camera events
-        # The event, its camera and its clip's media-source id (no signed link: see event_data).
-        self._trigger_event(kind, event_data(self.hub, event))
-        self.async_write_ha_state()
+    def _handle_event(self, notice: EventNotice, event: Event) -> None:
+        # A better snapshot alone is for the bus (notifications to update) only.
+        kinds = list(notice.new_groups) if notice.phase == "update" else [notice.event_type]
+        # Kinds this entity does not offer (yet), e.g. camera events, are left out.
+        for kind in kinds:
+            if kind in self.event_types:
+                # The event, its camera and its clip's media-source id (no signed link: see event_data).
+                self._trigger_event(kind, event_data(self.hub, event))
+                self.async_write_ha_state()

@@ -6,6 +6,13 @@ loop. The hub applies them to its state and calls back only the entities of the 
 that changed, at once: a motion message becomes a binary sensor state without any polling
 or scheduling in between. Camera statistics (fps, bitrate) and storage figures, which the
 engine does not push, are polled every ``STATS_INTERVAL_SECONDS``.
+
+Tracked objects (``object_appeared``/``object_updated``/``object_ended``) are kept per camera
+as the engine last described them. The engine's state snapshot does not list them, only how
+many it tracks (``Camera.detection.objects_tracked``): so on a reconnection, and at every
+statistics poll, a camera whose engine tracks none (or whose detection is off) forgets the
+ones it knew (they ended while the connection was down); the others keep theirs until their
+``object_ended``.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from homeassistant.config_entries import ConfigEntry
@@ -50,9 +57,11 @@ from .client import (
     VigilError,
 )
 from .const import (
+    CONF_OBJECT_ZONE_SENSORS,
     CONF_OFFLINE_ISSUE_MINUTES,
     CONF_RECORDING_THRESHOLD,
     CONF_ZONE_SENSORS,
+    DEFAULT_OBJECT_ZONE_SENSORS,
     DEFAULT_OFFLINE_ISSUE_MINUTES,
     DEFAULT_RECORDING_THRESHOLD,
     DEFAULT_ZONE_SENSORS,
@@ -63,16 +72,23 @@ from .const import (
     LOGGER,
     MANUFACTURER,
     RECONNECT_MAX_SECONDS,
+    SCHEMA_OBJECTS,
     SCHEMA_STILLS_AND_LIVE,
     SETUP_TIMEOUT_SECONDS,
     STATS_INTERVAL_SECONDS,
     STORAGE_WARNING_CODES,
 )
-from .event_data import fire_bus_event
+from .event_data import EventNotice, event_groups, event_notice, fire_bus_event
+from .labels import group_of, groups_of
+from .protocol import ObjectAppeared, ObjectChanged, ObjectEnded, ObjectUpdated, TrackedObject
+from .snooze import Snoozes
 
 type VigilConfigEntry = ConfigEntry[VigilHub]
-type EventListener = Callable[[str, Event], None]
+type EventListener = Callable[[EventNotice, Event], None]
 type CamerasListener = Callable[[list[str]], None]
+
+# Running events remembered for their updates (a few per camera run at once at most).
+MAX_ANNOUNCED_EVENTS = 100
 
 
 def _now_ms() -> int:
@@ -87,8 +103,39 @@ class CameraState:
     last_event: Event | None = None
     snapshot_event: Event | None = None
     snapshot_updated: datetime | None = None
+    # The newest event with a snapshot per label group (person, vehicle, animal), and when it changed.
+    group_snapshots: dict[str, tuple[Event, datetime]] = field(default_factory=dict)
+    # The objects the engine tracks on the camera now, by id (stationary ones too).
+    objects: dict[str, TrackedObject] = field(default_factory=dict)
     # When the camera should have been recording but was not (None: it records, or should not).
     not_recording_since_ms: int | None = None
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """The label groups the camera tracks (from the labels the engine reports for it)."""
+        return groups_of(self.camera.objects)
+
+    @property
+    def detecting(self) -> bool:
+        """Object detection is on for the camera and the engine's detector works."""
+        detection = self.camera.detection
+        return self.camera.objects_enabled and detection is not None and detection.available
+
+    def objects_of(self, group: str, *, moving_only: bool = False) -> list[TrackedObject]:
+        """The tracked objects of a group (``moving_only``: not the stationary ones)."""
+        return [
+            tracked
+            for tracked in self.objects.values()
+            if group_of(tracked.label) == group and not (moving_only and tracked.stationary)
+        ]
+
+    def forget_objects_unless_tracked(self) -> bool:
+        """Drop the known objects if the engine tracks none now (or detects none); True if any went."""
+        detection = self.camera.detection
+        if not self.objects or (self.camera.objects_enabled and detection is not None and detection.objects_tracked):
+            return False
+        self.objects.clear()
+        return True
 
 
 @callback
@@ -131,19 +178,31 @@ class VigilHub:
         self._was_connected = False
         self._task: asyncio.Task[None] | None = None
         self._fetch_task: asyncio.Task[None] | None = None
+        # Running events as last announced (event_data.event_notice), by id.
+        self._announced: dict[str, Event] = {}
         self._stopping = False
         self.engine_device_id = ""
+        self.snoozes = Snoozes(hass, entry.entry_id, self._notify)
 
     @property
     def has_stills_and_live(self) -> bool:
         """The engine serves stills of any instant and live HLS of every camera (schema version 2)."""
         return self.info.schema_version >= SCHEMA_STILLS_AND_LIVE
 
+    @property
+    def has_objects(self) -> bool:
+        """The engine detects objects (schema version 3): its cameras have an object detection switch."""
+        return self.info.schema_version >= SCHEMA_OBJECTS
+
     # --- options ------------------------------------------------------------------------------
 
     @property
     def zone_sensors(self) -> bool:
         return bool(self.entry.options.get(CONF_ZONE_SENSORS, DEFAULT_ZONE_SENSORS))
+
+    @property
+    def object_zone_sensors(self) -> bool:
+        return bool(self.entry.options.get(CONF_OBJECT_ZONE_SENSORS, DEFAULT_OBJECT_ZONE_SENSORS))
 
     @property
     def recording_threshold_ms(self) -> int:
@@ -223,6 +282,7 @@ class VigilHub:
         right after the handshake): Home Assistant retries the setup later.
         """
         self._register_devices()
+        await self.snoozes.async_load()
         self._task = self.entry.async_create_background_task(self.hass, self._async_run(), "vigil connection")
         try:
             async with asyncio.timeout(SETUP_TIMEOUT_SECONDS):
@@ -256,6 +316,7 @@ class VigilHub:
 
     async def async_stop(self) -> None:
         self._stopping = True
+        await self.snoozes.async_stop()
         for cancel in self._timers.values():
             cancel()
         self._timers.clear()
@@ -277,7 +338,7 @@ class VigilHub:
 
     @callback
     def async_add_event_listener(self, camera_id: str, listener: EventListener) -> CALLBACK_TYPE:
-        """Call ``listener(name, event)`` for every event_started/updated/ended of the camera."""
+        """Call ``listener(notice, event)`` for every start, end and update worth announcing of the camera's events."""
         listeners = self._event_listeners.setdefault(camera_id, set())
         listeners.add(listener)
         return lambda: listeners.discard(listener)
@@ -311,6 +372,7 @@ class VigilHub:
         for camera in subscription.cameras:
             state = previous.get(camera.camera_id) or CameraState(camera)
             state.camera = camera
+            state.forget_objects_unless_tracked()
             self.cameras[camera.camera_id] = state
         if self._was_connected and not self.available:
             LOGGER.info("Reconnected to the Vigil engine at %s", self.client.base_url)
@@ -351,6 +413,8 @@ class VigilHub:
     @callback
     def on_event(self, event: EngineEvent) -> None:
         match event:
+            case ObjectAppeared() | ObjectUpdated() | ObjectEnded():
+                self._on_object(event)
             case MotionChanged():
                 self._on_motion(event)
             case EventChanged():
@@ -368,10 +432,8 @@ class VigilHub:
                         segments_written=camera.segments_written + 1,
                     ),
                 )
-            case CameraSettingsChanged(record_mode=mode, motion_enabled=enabled):
-                self._update_camera(
-                    event.camera_id, lambda camera: replace(camera, record_mode=mode, motion_enabled=enabled)
-                )
+            case CameraSettingsChanged(record_mode=mode, motion_enabled=enabled, objects_enabled=objects):
+                self._on_settings(event.camera_id, mode, enabled, objects)
             case StorageWarningChanged():
                 self._on_storage_warning(event)
             case CamerasChanged(cameras=cameras):
@@ -397,6 +459,67 @@ class VigilHub:
         """Turn motion detection on or off; the state follows the engine's answer at once."""
         now = await self.client.set_motion_detection(camera_id, enabled)
         self._update_camera(camera_id, lambda camera: replace(camera, motion_enabled=now))
+
+    async def async_set_object_detection(self, camera_id: str, enabled: bool) -> None:
+        """Turn object detection on or off; the state follows the engine's answer at once."""
+        now = await self.client.set_object_detection(camera_id, enabled)
+        state = self.cameras.get(camera_id)
+        if state is not None:
+            self._set_objects_enabled(state, now)
+            self._notify(camera_id)
+        if now:
+            # Whether the detector works is in the camera's state only: ask for it now rather
+            # than at the next statistics poll (the sensors are unavailable until it is known).
+            self.entry.async_create_background_task(
+                self.hass, self._async_refresh_detection(camera_id), f"vigil detection {camera_id}"
+            )
+
+    async def _async_refresh_detection(self, camera_id: str) -> None:
+        try:
+            fresh = await self.client.get_camera(camera_id)
+        except VigilError as err:
+            LOGGER.debug("Cannot refresh camera %s: %s", camera_id, err)
+            return
+        state = self.cameras.get(camera_id)
+        if state is not None and fresh.detection != state.camera.detection:
+            state.camera = replace(state.camera, detection=fresh.detection)
+            self._notify(camera_id)
+
+    @callback
+    def _on_settings(self, camera_id: str, mode: RecordMode, motion: bool, objects: bool) -> None:
+        state = self.cameras.get(camera_id)
+        if state is None:
+            return
+        self._set_objects_enabled(state, objects)
+        self._update_camera(camera_id, lambda camera: replace(camera, record_mode=mode, motion_enabled=motion))
+
+    @staticmethod
+    def _set_objects_enabled(state: CameraState, enabled: bool) -> None:
+        camera = state.camera
+        detection = camera.detection
+        if detection is not None and detection.enabled != enabled:
+            detection = replace(detection, enabled=enabled)
+        state.camera = replace(camera, objects_enabled=enabled, detection=detection)
+        if not enabled:
+            # Switched off, the engine ends every tracked object (object_ended follows).
+            state.objects.clear()
+
+    @callback
+    def _on_object(self, change: ObjectChanged) -> None:
+        state = self.cameras.get(change.camera_id)
+        if state is None:
+            return
+        tracked = change.object
+        if isinstance(change, ObjectEnded):
+            if state.objects.pop(tracked.id, None) is None:
+                return
+        else:
+            state.objects[tracked.id] = tracked
+            detection = state.camera.detection
+            if detection is not None and not detection.available:
+                # An object found is proof the detector works (the flag comes with polls only).
+                state.camera = replace(state.camera, detection=replace(detection, available=True, error=None))
+        self._notify(change.camera_id)
 
     @callback
     def _on_motion(self, event: MotionChanged) -> None:
@@ -454,6 +577,9 @@ class VigilHub:
             # Nothing is written or detected without a stream (the engine sends no "recording"
             # event for that: its status flag is cleared silently).
             state.camera = replace(state.camera, recording=False, motion_active=False, zones_active=())
+            # Its tracked objects stay as the engine keeps them (their sensors are unavailable while
+            # it is offline): the engine ends them with object_ended, or still tracks them when the
+            # stream is back, and a person who stays where she was is not announced again.
         self._check_offline(state.camera)
         self._check_recording(state, _now_ms())
         self._notify(event.camera_id)
@@ -473,9 +599,22 @@ class VigilHub:
         ):
             state.snapshot_event = event
             state.snapshot_updated = dt_util.utcnow()
-        for listener in list(self._event_listeners.get(event.camera_id, ())):
-            listener(change.NAME, event)
-        fire_bus_event(self, change.NAME, event)
+        if event.has_snapshot:
+            for group in event_groups(event):
+                known = state.group_snapshots.get(group)
+                if known is None or event.start_ms >= known[0].start_ms or event.id == known[0].id:
+                    state.group_snapshots[group] = (event, dt_util.utcnow())
+        notice = event_notice(change.NAME, event, self._announced.get(event.id))
+        if notice is not None:
+            if notice.phase == "end":
+                self._announced.pop(event.id, None)
+            else:
+                while len(self._announced) >= MAX_ANNOUNCED_EVENTS:  # ends missed while disconnected
+                    self._announced.pop(next(iter(self._announced)))
+                self._announced[event.id] = event
+            for listener in list(self._event_listeners.get(event.camera_id, ())):
+                listener(notice, event)
+            fire_bus_event(self, notice, event)
         self._notify(event.camera_id)
 
     # --- storage warnings ---------------------------------------------------------------------
@@ -620,6 +759,7 @@ class VigilHub:
 
     @callback
     def _forget_camera(self, camera_id: str) -> None:
+        self.snoozes.async_forget(camera_id)
         for kind in ("recording", "offline"):
             if (cancel := self._timers.pop((kind, camera_id), None)) is not None:
                 cancel()
@@ -650,7 +790,29 @@ class VigilHub:
                 state.snapshot_updated = with_snapshot.end or with_snapshot.start
             self._notify(camera_id)
 
-        await asyncio.gather(*(fetch(camera_id) for camera_id in list(self.cameras)))
+        async def fetch_group(camera_id: str, group: str) -> None:
+            try:
+                page = await self.client.list_events(camera_id=camera_id, label=group, limit=10)
+            except VigilError as err:
+                LOGGER.debug("Cannot list the %s events of %s: %s", group, camera_id, err)
+                return
+            state = self.cameras.get(camera_id)
+            with_snapshot = next((event for event in page.events if event.has_snapshot), None)
+            if state is None or with_snapshot is None:
+                return
+            known = state.group_snapshots.get(group)
+            if known is None or with_snapshot.start_ms > known[0].start_ms:
+                state.group_snapshots[group] = (with_snapshot, with_snapshot.end or with_snapshot.start)
+                self._notify(camera_id)
+
+        fetches = [fetch(camera_id) for camera_id in list(self.cameras)]
+        if self.has_objects:  # older engines know no labels to filter by
+            fetches += [
+                fetch_group(camera_id, group)
+                for camera_id, state in list(self.cameras.items())
+                for group in state.groups
+            ]
+        await asyncio.gather(*fetches)
 
     async def _async_poll_stats(self, _now: datetime | None = None) -> None:
         if not self.available:
@@ -679,9 +841,14 @@ class VigilHub:
                 last_segment_end_ms=max(old.last_segment_end_ms or 0, fresh.last_segment_end_ms or 0) or None,
                 device=fresh.device,
                 ptz=fresh.ptz,
+                objects_enabled=fresh.objects_enabled,
+                objects=fresh.objects,
+                events_from=fresh.events_from,
+                detection=fresh.detection,
             )
-            if new != old:
-                state.camera = new
+            state.camera = new
+            forgot = state.forget_objects_unless_tracked()
+            if new != old or forgot:
                 if (new.device, new.ptz) != (old.device, old.ptz):
                     self._camera_identity_changed(fresh.camera_id)
                 self._notify(fresh.camera_id)

@@ -8,6 +8,8 @@ Tree (the engine level is left out when there is only one engine)::
         │   ├── Events                    .../events: local days with events, newest first
         │   │   └── <day>                 .../events/<YYYY-MM-DD>: its events, newest first
         │   │       └── <event>           <entry_id>/event/<event_id>: plays the event's clip (MP4)
+        │   ├── People, Vehicles, Animals .../label/<group>: the same, only events that saw such
+        │   │   └── <day>                 .../label/<group>/<YYYY-MM-DD>  objects (shown when there are any)
         │   └── Recordings                .../recordings: local days with footage, newest first
         │       └── <day · footage>       .../recordings/<YYYY-MM-DD>: plays the day; opens into
         │           └── <hour · footage>  .../play/<start_ms>/<end_ms>: its hours with footage; each
@@ -16,8 +18,18 @@ Tree (the engine level is left out when there is only one engine)::
         │               ├── <event>         <entry_id>/event/<event_id>
         │               └── Gap <t–t> · why .../gap/<start_ms>/<end_ms>: an outage; it opens into
         │                   └── Play from <t>  the footage from just before it, across it
+        ├── People, Vehicles, Animals     <entry_id>/label/<group>: every camera's such events, by day
+        │   └── <day>                     .../<YYYY-MM-DD>: its events, each titled with its camera
         ├── Clips                         <entry_id>/clips: vigil.export_clip's files
         └── Snapshots                     <entry_id>/snapshots: vigil.snapshot's files
+
+An event's snapshot resolves from ``<entry_id>/event/<event_id>/snapshot`` (a JPEG): the
+content id vigil.search_events answers with (``search.py``), never a link.
+
+The label folders ask the engine only for such events (``list_events`` by group: ``person``,
+``vehicle``, ``animal``, see ``labels.py``) and page with its cursor; an event's thumbnail is the
+engine's crop of its best object. An engine older than schema version 3 labels nothing: it has
+no such folders.
 
 Footage plays as HLS (``application/x-mpegURL``, the one HLS type Home Assistant's Media panel
 plays; the playlists carry ``EXT-X-PROGRAM-DATE-TIME`` and break at gaps), events as MP4.
@@ -51,9 +63,11 @@ from .client import Event, VigilError, datetime_to_ms
 from .const import CLIPS_DIR, DOMAIN, SNAPSHOTS_DIR
 from .footage import Footage, Gap
 from .hub import VigilConfigEntry, VigilHub
+from .labels import GROUPS
 from .media_files import browse_exports, resolve_export
-from .media_nodes import HLS, MP4, folder, footage_node, gap_node, play_item
+from .media_nodes import HLS, JPEG, MP4, folder, footage_node, gap_node, play_item
 from .media_titles import (
+    GROUP_TITLES,
     day_heading,
     day_title,
     event_title,
@@ -66,6 +80,7 @@ from .media_titles import (
 from .signing import (
     CLIP,
     PLAYLIST,
+    SNAPSHOT,
     THUMBNAIL,
     camera_path,
     event_path,
@@ -159,6 +174,8 @@ class VigilMediaSource(MediaSource):
         match target.parts:
             case ("event", event_id) if re.fullmatch(r"[0-9a-f]{32}", event_id):
                 return PlayMedia(sign(self.hass, event_path(entry_id, event_id, CLIP), expiry), MP4)
+            case ("event", event_id, "snapshot") if re.fullmatch(r"[0-9a-f]{32}", event_id):
+                return PlayMedia(sign(self.hass, event_path(entry_id, event_id, SNAPSHOT), expiry), JPEG)
             case ("camera", camera_id, "play", start, end) if start.isdigit() and end.isdigit():
                 self._camera(target, camera_id, Unresolvable)
                 return self._playlist(target, camera_id, int(start), int(end))
@@ -202,11 +219,21 @@ class VigilMediaSource(MediaSource):
             case ():
                 return await self._browse_engine(target)
             case ("camera", camera_id):
-                return self._browse_camera(target, self._camera(target, camera_id, BrowseError))
+                return await self._browse_camera(target, self._camera(target, camera_id, BrowseError))
             case ("camera", camera_id, "events"):
                 return await self._browse_event_days(target, self._camera(target, camera_id, BrowseError))
             case ("camera", camera_id, "events", day):
                 return await self._browse_events(target, self._camera(target, camera_id, BrowseError), _day(day))
+            case ("camera", camera_id, "label", group) if group in GROUPS:
+                camera_id = self._camera(target, camera_id, BrowseError)
+                return await self._browse_event_days(target, camera_id, group)
+            case ("camera", camera_id, "label", group, day) if group in GROUPS:
+                camera_id = self._camera(target, camera_id, BrowseError)
+                return await self._browse_events(target, camera_id, _day(day), group)
+            case ("label", group) if group in GROUPS:
+                return await self._browse_event_days(target, None, group)
+            case ("label", group, day) if group in GROUPS:
+                return await self._browse_events(target, None, _day(day), group)
             case ("camera", camera_id, "recordings"):
                 return await self._browse_recording_days(target, self._camera(target, camera_id, BrowseError))
             case ("camera", camera_id, "recordings", day):
@@ -241,42 +268,90 @@ class VigilMediaSource(MediaSource):
             )
         node.children = [
             *children,
+            *[
+                folder(f"{entry_id}/label/{group}", GROUP_TITLES[group])
+                for group in await self._groups_seen(target, None)
+            ],
             folder(f"{entry_id}/{CLIPS_DIR}", "Clips"),
             folder(f"{entry_id}/{SNAPSHOTS_DIR}", "Snapshots"),
         ]
         return node
 
-    def _browse_camera(self, target: Target, camera_id: str) -> BrowseMediaSource:
+    async def _browse_camera(self, target: Target, camera_id: str) -> BrowseMediaSource:
         base = f"{target.entry.entry_id}/camera/{camera_id}"
         node = folder(base, target.hub.cameras[camera_id].camera.name)
-        node.children = [folder(f"{base}/events", "Events"), folder(f"{base}/recordings", "Recordings")]
+        groups = await self._groups_seen(target, camera_id)
+        node.children = [
+            folder(f"{base}/events", "Events"),
+            *[folder(f"{base}/label/{group}", GROUP_TITLES[group]) for group in groups],
+            folder(f"{base}/recordings", "Recordings"),
+        ]
         return node
+
+    async def _groups_seen(self, target: Target, camera_id: str | None) -> list[str]:
+        """The label groups with at least one event (of the camera, or of any): their folders have something."""
+        if not target.hub.has_objects:
+            return []
+
+        async def seen(group: str) -> bool:
+            page = await target.hub.client.list_events(camera_id=camera_id, label=group, limit=1)
+            return bool(page.events)
+
+        found = await asyncio.gather(*(seen(group) for group in GROUPS))
+        return [group for group, any_events in zip(GROUPS, found, strict=True) if any_events]
 
     # --- events -------------------------------------------------------------------------------
 
-    def _event_item(self, target: Target, event: Event, zone: ZoneInfo, now_ms: int) -> BrowseMediaSource:
+    def _event_item(
+        self, target: Target, event: Event, zone: ZoneInfo, now_ms: int, *, with_camera: bool = False
+    ) -> BrowseMediaSource:
         entry_id = target.entry.entry_id
         thumbnail = self._signed(target, event_path(entry_id, event.id, THUMBNAIL)) if event.has_snapshot else None
+        camera = self._camera_name(target, event.camera_id) if with_camera else None
         return play_item(
-            f"{entry_id}/event/{event.id}", event_title(event, zone, now_ms), MP4, MediaClass.VIDEO, thumbnail=thumbnail
+            f"{entry_id}/event/{event.id}",
+            event_title(event, zone, now_ms, camera=camera),
+            MP4,
+            MediaClass.VIDEO,
+            thumbnail=thumbnail,
         )
 
-    async def _browse_event_days(self, target: Target, camera_id: str) -> BrowseMediaSource:
-        """The local days with events, newest first: each step asks for the newest event before the day found last."""
+    @staticmethod
+    def _camera_name(target: Target, camera_id: str) -> str:
+        state = target.hub.cameras.get(camera_id)
+        return state.camera.name if state is not None else camera_id
+
+    @staticmethod
+    def _events_base(target: Target, camera_id: str | None, group: str | None) -> tuple[str, str]:
+        """A folder of events' identifier and title: a camera's *Events* or label group, or a group of all cameras."""
+        entry_id = target.entry.entry_id
+        if camera_id is None:
+            assert group is not None  # every camera's events are in their cameras' folders
+            return f"{entry_id}/label/{group}", GROUP_TITLES[group]
+        camera = VigilMediaSource._camera_name(target, camera_id)
+        if group is None:
+            return f"{entry_id}/camera/{camera_id}/events", f"{camera} · Events"
+        return f"{entry_id}/camera/{camera_id}/label/{group}", f"{camera} · {GROUP_TITLES[group]}"
+
+    async def _browse_event_days(
+        self, target: Target, camera_id: str | None, group: str | None = None
+    ) -> BrowseMediaSource:
+        """The local days with events (of a label group), newest first: each step asks for the
+        newest such event before the day found last."""
         zone = self._zone
         entry_id = target.entry.entry_id
-        base = f"{entry_id}/camera/{camera_id}/events"
+        base, title = self._events_base(target, camera_id, group)
         days: list[tuple[date, Event]] = []
         before: int | None = None
         while len(days) < MAX_DAYS:
-            page = await target.hub.client.list_events(camera_id=camera_id, end_ms=before, limit=1)
+            page = await target.hub.client.list_events(camera_id=camera_id, label=group, end_ms=before, limit=1)
             if not page.events:
                 break
             newest = page.events[0]
             day = local_day(newest.start, zone)
             days.append((day, newest))
             before = to_ms(day_bounds(day, zone)[0])
-        node = folder(base, f"{target.hub.cameras[camera_id].camera.name} · Events")
+        node = folder(base, title)
         node.children = [
             folder(
                 f"{base}/{day.isoformat()}",
@@ -290,27 +365,32 @@ class VigilMediaSource(MediaSource):
         ]
         return node
 
-    async def _browse_events(self, target: Target, camera_id: str, day: date) -> BrowseMediaSource:
+    async def _browse_events(
+        self, target: Target, camera_id: str | None, day: date, group: str | None = None
+    ) -> BrowseMediaSource:
+        """A local day's events (of a label group), newest first, a page of the engine's at a time."""
         zone = self._zone
-        entry_id = target.entry.entry_id
         start, end = (to_ms(moment) for moment in day_bounds(day, zone))
         events: list[Event] = []
         cursor: str | None = None
         while len(events) < MAX_DAY_EVENTS:
             page = await target.hub.client.list_events(
-                camera_id=camera_id, start_ms=start, end_ms=end, limit=EVENTS_PAGE, cursor=cursor
+                camera_id=camera_id, label=group, start_ms=start, end_ms=end, limit=EVENTS_PAGE, cursor=cursor
             )
             # The filter also lets through events that began the day before and ran into this one.
             events.extend(event for event in page.events if start <= event.start_ms < end)
             if (cursor := page.next_cursor) is None:
                 break
         now_ms = datetime_to_ms(dt_util.utcnow())
-        node = folder(
-            f"{entry_id}/camera/{camera_id}/events/{day.isoformat()}",
-            f"{target.hub.cameras[camera_id].camera.name} · {long_day(day)}",
-            children_media_class=MediaClass.VIDEO,
-        )
-        node.children = [self._event_item(target, event, zone, now_ms) for event in events[:MAX_DAY_EVENTS]]
+        base, title = self._events_base(target, camera_id, group)
+        # A camera's day of events is headed by the camera and the day; a label's day says which label too.
+        if group is None and camera_id is not None:
+            title = self._camera_name(target, camera_id)
+        node = folder(f"{base}/{day.isoformat()}", f"{title} · {long_day(day)}", children_media_class=MediaClass.VIDEO)
+        node.children = [
+            self._event_item(target, event, zone, now_ms, with_camera=camera_id is None)
+            for event in events[:MAX_DAY_EVENTS]
+        ]
         return node
 
     # --- recordings ---------------------------------------------------------------------------

@@ -11,11 +11,15 @@ the day shown, never today's).
 from __future__ import annotations
 
 from datetime import date
+from typing import Final
 from zoneinfo import ZoneInfo
 
 from .client import Event
 from .footage import Gap
 from .timeline import LocalHour, format_duration, from_ms
+
+# The media browser's folders of events by what was seen (the label groups of ``search.py``).
+GROUP_TITLES: Final = {"person": "People", "vehicle": "Vehicles", "animal": "Animals"}
 
 
 def clock(ms: int, zone: ZoneInfo, *, seconds: bool = True) -> str:
@@ -94,14 +98,21 @@ def gap_title(gap: Gap, zone: ZoneInfo) -> str:
     return f"Gap {clock(gap.start_ms, zone)}–{clock(gap.end_ms, zone)} · {gap.reason}"
 
 
-def event_title(event: Event, zone: ZoneInfo, now_ms: int) -> str:
-    """``14:03:12 · driveway, door · 12 s`` (local time, zones or label, length)."""
+def event_title(event: Event, zone: ZoneInfo, now_ms: int, *, camera: str | None = None) -> str:
+    """``14:03:12 · person · driveway, door · 12 s``: local time, (camera,) what it saw, zones, length.
+
+    What it saw: its objects' labels, or a manual event's label; an event with neither and no
+    zone says its kind. The time comes first: it is what a tile keeps when the rest is cut.
+    """
     parts = [clock(event.start_ms, zone)]
+    if camera is not None:
+        parts.append(camera)
+    seen = ", ".join(event.labels) or event.label
+    if seen:
+        parts.append(seen)
     if event.zones:
         parts.append(", ".join(event.zones))
-    elif event.label:
-        parts.append(event.label)
-    else:
+    if not seen and not event.zones:
         parts.append(event.kind)
     if event.end_ms is None:
         parts.append(f"running ({format_duration(now_ms - event.start_ms)})")

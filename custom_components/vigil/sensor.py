@@ -1,4 +1,9 @@
-"""Sensors: storage and retention horizon of the engine; statistics of a camera.
+"""Sensors: the engine's storage and retention horizon; a camera's statistics, objects in view and snooze.
+
+"People in view" (and vehicles, animals) counts the camera's tracked objects of the group,
+stationary ones included (a parked car is in view); unavailable while object detection is off
+or cannot work. "Notifications snoozed until" is Home Assistant's own (``snooze.py``): unknown
+when the camera's notifications are not snoozed.
 
 There is no "last event" sensor (there was): the camera's event entity has the time of the
 last event as its state and the event's details as attributes, and a second entity changing
@@ -22,7 +27,15 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .client import ms_to_datetime
-from .entity import VigilCameraEntity, VigilEntity, async_add_camera_entities, async_remove_retired_entities
+from .const import SNOOZE_KEY
+from .entity import (
+    VigilCameraEntity,
+    VigilEntity,
+    VigilLiveEntity,
+    async_add_camera_entities,
+    async_add_group_entities,
+    async_remove_retired_entities,
+)
 from .hub import VigilConfigEntry, VigilHub
 
 PARALLEL_UPDATES = 0
@@ -113,8 +126,23 @@ async def async_setup_entry(
     async_add_camera_entities(
         entry,
         async_add_entities,
-        lambda camera_id: (VigilCameraSensor(hub, camera_id, description) for description in CAMERA_SENSORS),
+        lambda camera_id: (
+            *(VigilCameraSensor(hub, camera_id, description) for description in CAMERA_SENSORS),
+            VigilSnoozeSensor(hub, camera_id),
+        ),
     )
+    async_add_group_entities(
+        hass,
+        entry,
+        async_add_entities,
+        Platform.SENSOR,
+        object_count_key,
+        lambda camera_id, group: VigilObjectCountSensor(hub, camera_id, group),
+    )
+
+
+def object_count_key(group: str) -> str:
+    return f"{group}_count"
 
 
 class VigilEngineSensor(VigilEntity, SensorEntity):
@@ -136,3 +164,42 @@ class VigilCameraSensor(VigilCameraEntity, SensorEntity):
     def _async_update_attrs(self) -> None:
         if self.camera_id in self.hub.cameras:
             self._attr_native_value = self.entity_description.value_fn(self.hub, self.camera_id)
+
+
+class VigilObjectCountSensor(VigilLiveEntity, SensorEntity):
+    """How many objects of one label group the camera tracks now."""
+
+    _attr_state_class = SensorStateClass.MEASUREMENT
+
+    def __init__(self, hub: VigilHub, camera_id: str, group: str) -> None:
+        key = object_count_key(group)
+        super().__init__(hub, camera_id, SensorEntityDescription(key=key, translation_key=key))
+        self.label_group = group
+
+    @property
+    def available(self) -> bool:
+        return super().available and self.state_of_camera.detecting
+
+    @callback
+    def _async_update_attrs(self) -> None:
+        if self.camera_id in self.hub.cameras:
+            self._attr_native_value = len(self.state_of_camera.objects_of(self.label_group))
+
+
+SNOOZE = SensorEntityDescription(key=SNOOZE_KEY, translation_key=SNOOZE_KEY, device_class=SensorDeviceClass.TIMESTAMP)
+
+
+class VigilSnoozeSensor(VigilCameraEntity, SensorEntity):
+    """Until when the camera's notifications are snoozed (unknown: they are not)."""
+
+    def __init__(self, hub: VigilHub, camera_id: str) -> None:
+        super().__init__(hub, camera_id, SNOOZE)
+
+    @property
+    def available(self) -> bool:
+        # Home Assistant's own state: it does not depend on reaching the engine.
+        return self.camera_id in self.hub.cameras
+
+    @callback
+    def _async_update_attrs(self) -> None:
+        self._attr_native_value = self.hub.snoozes.until(self.camera_id)

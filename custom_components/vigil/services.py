@@ -1,7 +1,9 @@
 """Actions (vigil.*): registered once in async_setup.
 
-All but one run on the targeted Vigil camera entities (``camera.py``); vigil.get_event_media
-takes an event id and its engine's entry (``event_media.py``).
+Most run on the targeted Vigil camera entities (``camera.py``); vigil.get_event_media takes an
+event id and its engine's entry (``event_media.py``); vigil.snooze_notifications takes cameras'
+devices or any of their entities (``snooze.py``, which also answers the companion app's
+"Snooze" button).
 """
 
 from __future__ import annotations
@@ -35,10 +37,13 @@ from .const import (
     SERVICE_GET_EVENT_MEDIA,
     SERVICE_PTZ,
     SERVICE_SNAPSHOT,
+    SERVICE_SNOOZE_NOTIFICATIONS,
     SERVICE_START_EVENT,
 )
 from .event_media import async_get_event_media
+from .search import async_setup_search_service
 from .signing import EVENT_MEDIA_FILES
+from .snooze import SNOOZE_SCHEMA, async_setup_notification_actions, async_snooze_notifications
 
 _UNIT = probatio.All(probatio.Coerce(float), probatio.Range(min=-1, max=1))
 
@@ -128,3 +133,6 @@ def async_setup_services(hass: HomeAssistant) -> None:
         ),
         supports_response=SupportsResponse.ONLY,
     )
+    hass.services.async_register(DOMAIN, SERVICE_SNOOZE_NOTIFICATIONS, async_snooze_notifications, schema=SNOOZE_SCHEMA)
+    async_setup_notification_actions(hass)
+    async_setup_search_service(hass)

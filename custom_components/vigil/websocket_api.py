@@ -13,7 +13,8 @@ Commands (a camera is named by its Vigil ``camera`` entity):
 * ``vigil/timeline`` ``{entity_id, date?}``: the local day (Home Assistant's time zone,
   ``hass.config.time_zone``; 23 or 25 hours when the clocks change) from the engine's day
   summary: its local hours, recorded ranges, gaps with their reasons and events with
-  signed thumbnails, plus the days around it;
+  signed thumbnails, what they saw (``labels``, their ``groups``: person, vehicle, animal) and
+  their ``top_score``, plus the days around it;
 * ``vigil/playback`` ``{entity_id, start_ms, end_ms?}``: a signed HLS playlist of the
   camera's footage from ``start_ms`` (an hour by default), whose segments carry the
   recording's wall-clock time (``EXT-X-PROGRAM-DATE-TIME``) and breaks at gaps
@@ -59,6 +60,7 @@ from .client import (
 )
 from .const import DOMAIN
 from .hub import VigilHub
+from .labels import groups_of
 from .signing import PLAYLIST, THUMBNAIL, camera_path, event_path, sign
 from .timeline import HOUR_MS, parse_day
 
@@ -166,6 +168,10 @@ def timeline_result(
             "pre_ms": event.pre_ms,
             "post_ms": event.post_ms,
             "peak_score": event.peak_score,
+            # What it saw (labels.py): the card's markers and label filter.
+            "labels": list(event.labels),
+            "groups": list(groups_of(event.labels)),
+            "top_score": event.top_score,
             "thumbnail": thumbnail(event),
         }
         for event in summary.events

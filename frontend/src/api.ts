@@ -10,7 +10,7 @@ export type EventKind = "motion" | "manual" | "camera" | (string & {});
 export interface TimelineEvent {
   id: string;
   kind: EventKind;
-  /** A manual event's text, or what a camera reported (e.g. "person"); later: object labels. */
+  /** A manual event's text, or what a camera reported (e.g. "person"). */
   label: string | null;
   zones: string[];
   start_ms: number;
@@ -19,6 +19,12 @@ export interface TimelineEvent {
   pre_ms: number;
   post_ms: number;
   peak_score: number | null;
+  /** What it saw, sorted: its tracked objects' labels ("person", "car") and what a camera reported. */
+  labels?: string[];
+  /** The groups of those labels, in the order person, vehicle, animal (what the card filters by). */
+  groups?: string[];
+  /** The best score of its objects, 0 to 1 (0: none). */
+  top_score?: number;
   /** A signed path to the event's thumbnail, or null without a snapshot. */
   thumbnail: string | null;
 }

@@ -145,6 +145,45 @@ export const cardStyles = css`
     color: var(--secondary-text-color);
     font-weight: normal;
   }
+  /* The filter: a chip per category of the day's events; wraps on a phone. */
+  .filter {
+    display: flex;
+    flex-wrap: wrap;
+    gap: 6px;
+    padding: 6px 12px 0;
+  }
+  .chip {
+    display: inline-flex;
+    align-items: center;
+    gap: 6px;
+    min-height: 32px;
+    padding: 0 10px 0 6px;
+    border: 1px solid var(--divider-color, rgba(127, 127, 127, 0.4));
+    border-radius: 16px;
+    background: none;
+    color: var(--secondary-text-color);
+    font: inherit;
+    font-size: 13px;
+    cursor: pointer;
+    opacity: 0.6;
+  }
+  .chip.on {
+    color: var(--primary-text-color);
+    background: var(--secondary-background-color, rgba(127, 127, 127, 0.12));
+    opacity: 1;
+  }
+  .chip:focus-visible {
+    outline: 2px solid var(--primary-color, #03a9f4);
+  }
+  .chip .dot {
+    display: inline-block;
+    width: 18px;
+    height: 18px;
+    border-radius: 50%;
+    font: 700 10px/18px var(--ha-font-family-body, Roboto, sans-serif);
+    text-align: center;
+    color: #fff;
+  }
   vigil-event-list {
     max-height: 320px;
     overflow-y: auto;

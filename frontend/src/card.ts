@@ -1,7 +1,8 @@
 // <vigil-timeline-card>: review a Vigil camera's footage in Home Assistant.
 //
 // The camera live, and below it the local day (Home Assistant's time zone) as a timeline:
-// footage, gaps with their reasons, events by kind. Click or drag the timeline to play from
+// footage, gaps with their reasons, events by what they saw (a person, a vehicle, an animal) or
+// by kind, with a filter of the day's categories. Click or drag the timeline to play from
 // that instant; the player shows the wall-clock time of the frame on screen and plays on
 // across segments and gaps. Previous/next event, back to live, the day's events with their
 // thumbnails (each plays from its pre-capture), and a selected range exported with
@@ -37,7 +38,7 @@ import {
   mdiSkipPrevious,
   mdiVideo,
 } from "./icons";
-import { eventTitle } from "./markers";
+import { categoryStyle, dayCategories, eventTitle, isShown } from "./markers";
 import type { FrameDetail, PlayerErrorDetail, PlayStateDetail, VigilPlayer, WallClockDetail } from "./player";
 import "./player";
 import { formatClock, formatDay, formatDuration } from "./time";
@@ -117,6 +118,8 @@ export class VigilTimelineCard extends LitElement {
   declare private _export: ExportState;
   declare private _hover: HoverDetail | null;
   declare private _message: string | null;
+  /** The filter's categories switched off (person, vehicle, animal, motion...): their events are hidden. */
+  declare private _hidden: ReadonlySet<string>;
 
   static override properties = {
     hass: { attribute: false },
@@ -133,6 +136,7 @@ export class VigilTimelineCard extends LitElement {
     _export: { state: true },
     _hover: { state: true },
     _message: { state: true },
+    _hidden: { state: true },
   };
 
   readonly metrics: CardMetrics = {
@@ -144,6 +148,7 @@ export class VigilTimelineCard extends LitElement {
   };
 
   private _playback: Playback | undefined;
+  private _shown: { source: DayTimeline; hidden: ReadonlySet<string>; day: DayTimeline } | undefined;
   private _loadGeneration = 0;
   private _seekGeneration = 0;
   private _refreshTimer: number | null = null;
@@ -184,6 +189,7 @@ export class VigilTimelineCard extends LitElement {
     this._export = { state: "idle" };
     this._hover = null;
     this._message = null;
+    this._hidden = new Set();
   }
 
   // --- Lovelace card API --------------------------------------------------------------------------
@@ -438,7 +444,8 @@ export class VigilTimelineCard extends LitElement {
       return;
     }
     const reference = this._mode === "playback" && this._playhead !== null ? this._playhead : Date.now();
-    const found = direction > 0 ? nextEvent(day.events, reference) : previousEvent(day.events, reference);
+    const events = this._shownDay(day).events;
+    const found = direction > 0 ? nextEvent(events, reference) : previousEvent(events, reference);
     if (found === undefined) {
       this._message = direction > 0 ? "No later event on this day." : "No earlier event on this day.";
       return;
@@ -567,6 +574,7 @@ export class VigilTimelineCard extends LitElement {
       >`;
     }
     const day = this._day;
+    const shown = day === undefined ? undefined : this._shownDay(day);
     const zone = day?.time_zone ?? hass.config.time_zone;
     const title = config.title ?? hass.states[config.entity]?.attributes.friendly_name ?? config.entity;
     return html`<ha-card>
@@ -587,7 +595,7 @@ export class VigilTimelineCard extends LitElement {
       ></vigil-player>
       ${this._renderControls()}
       <vigil-timeline
-        .day=${day}
+        .day=${shown}
         .view=${this._view}
         .playhead=${this._mode === "playback" ? this._playhead : null}
         .selection=${this._selection}
@@ -601,22 +609,77 @@ export class VigilTimelineCard extends LitElement {
         @vigil-view=${(event: CustomEvent<Span>) => (this._view = event.detail)}
         @vigil-hover=${(event: CustomEvent<HoverDetail>) => (this._hover = event.detail.ms === null ? null : event.detail)}
       ></vigil-timeline>
-      ${this._renderInfo(zone)}
-      ${config.show_events !== false && day !== undefined
+      ${this._renderFilter(day)}${this._renderInfo(zone)}
+      ${config.show_events !== false && shown !== undefined
         ? html`<details class="events" open>
-            <summary>Events <span class="count">${day.events.length}${day.events_truncated ? "+" : ""}</span></summary>
+            <summary>
+              Events
+              <span class="count"
+                >${shown.events.length}${shown.events_truncated ? "+" : ""}${shown !== day
+                  ? ` of ${day?.events.length ?? 0} (filtered)`
+                  : ""}</span
+              >
+            </summary>
             <vigil-event-list
-              .events=${day.events}
+              .events=${shown.events}
+              .emptyText=${shown === day ? "No events on this day." : "The filter hides this day's events."}
               .zone=${zone}
-              .nowMs=${day.now_ms}
+              .nowMs=${shown.now_ms}
               .hassUrl=${(path: string) => hass.hassUrl(path)}
-              .activeId=${this._activeEventId(day)}
+              .activeId=${this._activeEventId(shown)}
               @vigil-play-event=${(event: CustomEvent<PlayEventDetail>) =>
                 this._playEvent(event.detail.event, event.detail.requestedAt)}
             ></vigil-event-list>
           </details>`
         : nothing}
     </ha-card>`;
+  }
+
+  /** The day with only the events the filter shows (the same object while nothing changes: the
+   * timeline is not drawn again for nothing). */
+  private _shownDay(day: DayTimeline): DayTimeline {
+    if (this._hidden.size === 0) {
+      return day;
+    }
+    const cached = this._shown;
+    if (cached !== undefined && cached.source === day && cached.hidden === this._hidden) {
+      return cached.day;
+    }
+    const shown = { ...day, events: day.events.filter((event) => isShown(event, this._hidden)) };
+    this._shown = { source: day, hidden: this._hidden, day: shown };
+    return shown;
+  }
+
+  /** Chips of the day's categories (what was seen, and motion), each showing or hiding its events.
+   * A day where nothing was seen has nothing to tell apart: no chips. */
+  private _renderFilter(day: DayTimeline | undefined) {
+    if (day === undefined || !day.events.some((event) => (event.groups ?? []).length > 0)) {
+      return nothing;
+    }
+    return html`<div class="filter" role="group" aria-label="Show events of">
+      ${dayCategories(day.events).map(([category, count]) => {
+        const style = categoryStyle(category);
+        const on = !this._hidden.has(category);
+        return html`<button
+          class="chip ${on ? "on" : ""}"
+          data-category=${category}
+          aria-pressed=${on ? "true" : "false"}
+          title="${on ? "Hide" : "Show"} ${style.title.toLowerCase()} events"
+          @click=${() => this._toggleCategory(category)}
+        >
+          <span class="dot" style="background:${style.color}">${style.letter}</span>${style.title}
+          <span class="count">${count}</span>
+        </button>`;
+      })}
+    </div>`;
+  }
+
+  private _toggleCategory(category: string): void {
+    const hidden = new Set(this._hidden);
+    if (!hidden.delete(category)) {
+      hidden.add(category);
+    }
+    this._hidden = hidden;
   }
 
   private _activeEventId(day: DayTimeline): string | null {

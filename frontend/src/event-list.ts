@@ -19,6 +19,8 @@ export class VigilEventList extends LitElement {
   declare zone: string;
   declare nowMs: number;
   declare hassUrl: (path: string) => string;
+  /** What to say when there is nothing to list (the filter may hide the day's events). */
+  declare emptyText: string;
 
   static override properties = {
     events: { attribute: false },
@@ -26,6 +28,7 @@ export class VigilEventList extends LitElement {
     zone: { attribute: false },
     nowMs: { attribute: false },
     hassUrl: { attribute: false },
+    emptyText: { attribute: false },
   };
 
   constructor() {
@@ -35,6 +38,7 @@ export class VigilEventList extends LitElement {
     this.zone = "UTC";
     this.nowMs = Date.now();
     this.hassUrl = (path) => path;
+    this.emptyText = "No events on this day.";
   }
 
   private _select(event: TimelineEvent): void {
@@ -43,7 +47,7 @@ export class VigilEventList extends LitElement {
 
   protected override render() {
     if (this.events.length === 0) {
-      return html`<p class="none">No events on this day.</p>`;
+      return html`<p class="none">${this.emptyText}</p>`;
     }
     const newestFirst = [...this.events].sort((a, b) => b.start_ms - a.start_ms);
     return html`<ul role="list">
@@ -64,7 +68,9 @@ export class VigilEventList extends LitElement {
             <span class="text">
               <span class="time">${formatClock(event.start_ms, this.zone)}</span>
               <span class="what"
-                ><span class="dot" style="background:${style.color}"></span>${eventTitle(event)}</span
+                ><span class="dot ${style.letter ? "seen" : ""}" style="background:${style.color}"
+                  >${style.letter}</span
+                >${eventTitle(event)}</span
               >
               <span class="length">${running ? `running · ${formatDuration(length)}` : formatDuration(length)}</span>
             </span>
@@ -141,6 +147,14 @@ export class VigilEventList extends LitElement {
       height: 8px;
       border-radius: 50%;
       margin-right: 6px;
+      vertical-align: middle;
+    }
+    .dot.seen {
+      width: 14px;
+      height: 14px;
+      font: 700 9px/14px var(--ha-font-family-body, Roboto, sans-serif);
+      text-align: center;
+      color: #fff;
     }
     .none {
       margin: 8px 0;

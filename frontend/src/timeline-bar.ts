@@ -279,13 +279,16 @@ export class VigilTimeline extends LitElement {
           const end = event.end_ms ?? now;
           const widthPercent = Math.max(minEventWidth, Number.parseFloat(span(event.start_ms, end)));
           return html`<div
-            class="event"
+            class="event ${style.letter ? "seen" : ""}"
             data-event-id=${event.id}
             data-kind=${event.kind}
             data-marker=${markerKey(event)}
+            data-labels=${(event.labels ?? []).join(",")}
             title="${eventTitle(event)} · ${formatClock(event.start_ms, this.zone)} · ${formatDuration(end - event.start_ms)}"
             style="left:${left(event.start_ms)};width:${widthPercent}%;background:${style.color}"
-          ></div>`;
+          >
+            ${style.letter ? html`<span class="letter" aria-hidden="true">${style.letter}</span>` : nothing}
+          </div>`;
         })}
         ${this.selection !== null
           ? html`<div
@@ -387,6 +390,20 @@ export class VigilTimeline extends LitElement {
       height: 7px;
       border-radius: 2px;
       min-width: 3px;
+    }
+    /* What was seen (a person, a vehicle...): a taller marker with its letter, readable on a phone. */
+    .track > .event.seen {
+      height: 14px;
+      min-width: 12px;
+      overflow: hidden;
+    }
+    .event .letter {
+      display: block;
+      padding-left: 2px;
+      font: 700 10px/14px var(--ha-font-family-body, Roboto, sans-serif);
+      color: #fff;
+      text-shadow: 0 0 2px rgba(0, 0, 0, 0.6);
+      pointer-events: none;
     }
     .selection {
       background: var(--vigil-selection-color, rgba(255, 193, 7, 0.35));

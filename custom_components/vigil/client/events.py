@@ -17,6 +17,9 @@ from custom_components.vigil.protocol import (
     EventStarted,
     EventUpdated,
     MotionChanged,
+    ObjectAppeared,
+    ObjectEnded,
+    ObjectUpdated,
     ProtocolError,
     RecordingChanged,
     SegmentWritten,
@@ -47,6 +50,9 @@ type EngineEvent = (
     | StorageWarningChanged
     | CameraDetection
     | CamerasChanged
+    | ObjectAppeared
+    | ObjectUpdated
+    | ObjectEnded
     | UnknownEvent
 )
 

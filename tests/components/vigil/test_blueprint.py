@@ -157,7 +157,25 @@ def assert_notification(
     assert data["actions"] == [
         {"action": "URI", "title": "Open clip", "uri": clip_url},
         {"action": "URI", "title": "Live view", "uri": f"entityId:{CAMERA}"},
+        # The integration snoozes the camera when this is tapped (the snooze tests tap it).
+        {"action": f"vigil_snooze:{entry_id}:{FRONT}:30", "title": "Snooze 30 min"},
     ]
+    # A first notification alerts; a normal one is not critical.
+    assert "alert_once" not in data
+    assert "push" not in data
+    assert "channel" not in data
+
+
+def assert_replaces(call: ServiceCall, first: ServiceCall) -> None:
+    """An update of a notification already sent: the same tag (the phone replaces it), silently."""
+    data = call.data["data"]
+    assert data["tag"] == first.data["data"]["tag"]
+    assert data["alert_once"] is True
+    assert data["push"] == {"interruption-level": "passive"}
+
+
+def tags(calls: list[ServiceCall]) -> list[str]:
+    return [call.data["data"]["tag"] for call in calls]
 
 
 async def test_blueprint_loads_validates_and_imports(
@@ -176,10 +194,15 @@ async def test_blueprint_loads_validates_and_imports(
         "title",
         "message",
         "event_types",
+        "min_score",
         "cooldown",
         "zones",
         "quiet_start",
         "quiet_end",
+        "critical_at_night",
+        "night_start",
+        "night_end",
+        "snooze_minutes",
     }
     # Only the camera is required; everything else has a default.
     assert [name for name, spec in blueprint.inputs.items() if "default" not in (spec or {})] == ["event_entity"]
@@ -289,20 +312,20 @@ async def test_notifications_cooldown_quiet_hours_and_zone_filter(
         def doorbell(message: str) -> bool:
             return re.fullmatch(f"Doorbell at {TIME}", message) is not None
 
-        assert len(plain) == 3
+        # Each event is notified when it starts, and that notification is replaced when it ends.
+        first_tag, second_tag, third_tag = (f"vigil-{event['event_id']}" for event in (first, second, third))
+        assert tags(plain) == [first_tag, first_tag, second_tag, second_tag, third_tag, third_tag]
         assert_notification(plain[0], first, entry.entry_id, message=doorbell)
-        assert_notification(plain[1], second, entry.entry_id, message=doorbell)
-        assert_notification(plain[2], third, entry.entry_id, message=lambda text: re.fullmatch(f"Gate at {TIME}", text))
-        assert [call.data["data"]["tag"] for call in cooldown_long] == [f"vigil-{first['event_id']}"]
-        assert [call.data["data"]["tag"] for call in cooldown_short] == [
-            f"vigil-{first['event_id']}",
-            f"vigil-{third['event_id']}",
-        ]
+        assert_notification(plain[2], second, entry.entry_id, message=doorbell)
+        assert_notification(plain[4], third, entry.entry_id, message=lambda text: re.fullmatch(f"Gate at {TIME}", text))
+        for start, end in ((0, 1), (2, 3), (4, 5)):
+            assert_replaces(plain[end], plain[start])
+        # The cooldown holds back new events, not the update of the one notified.
+        assert tags(cooldown_long) == [first_tag, first_tag]
+        assert tags(cooldown_short) == [first_tag, first_tag, third_tag, third_tag]
         for calls in (quiet, overnight):
-            assert [call.data["data"]["tag"] for call in calls] == [
-                f"vigil-{first['event_id']}",
-                f"vigil-{second['event_id']}",
-            ]
+            # (The second event's end may fall into the quiet hours already.)
+            assert list(dict.fromkeys(tags(calls))) == [first_tag, second_tag]
         assert zones == []  # manual events have no zones
 
         # The event entity goes away (deleted by the user): its state is removed, which
@@ -310,7 +333,7 @@ async def test_notifications_cooldown_quiet_hours_and_zone_filter(
         er.async_get(hass).async_remove(EVENTS)
         await hass.async_block_till_done()
         assert hass.states.get(EVENTS) is None
-        assert len(plain) == 3
+        assert len(plain) == 6
         # Every template rendered cleanly (an undefined variable would be logged).
         problems = [r.getMessage() for r in caplog.records if r.name.startswith(AUTOMATION_LOGGERS)]
         assert not problems, problems
@@ -329,10 +352,13 @@ async def test_zone_filter_with_real_motion(
     entry = await setup_entry()
     in_zone = async_mock_service(hass, "notify", "in_zone")
     other_zone = async_mock_service(hass, "notify", "other_zone")
+    people_only = async_mock_service(hass, "notify", "people_only")
     await setup_automations(
         hass,
         automation("in_zone", notify_service="notify.in_zone", cooldown=0, zones=[ZONE.upper()]),
         automation("other_zone", notify_service="notify.other_zone", cooldown=0, zones=["driveway"]),
+        # The box is motion, not an object: an automation for people stays silent.
+        automation("people_only", notify_service="notify.people_only", cooldown=0, event_types=["person"]),
     )
     # A fresh background, so that the box's next sweep is motion (see the conftest).
     await detection_off(hass, engine)
@@ -357,8 +383,12 @@ async def test_zone_filter_with_real_motion(
 
         await detection_off(hass, engine)  # ends the motion event; no more until switched on
         await manual_event(hass, "doorbell")
-        assert len(in_zone) == 1
+        # Only the motion event's notification, replaced (a better snapshot, its end), never repeated.
+        assert set(tags(in_zone)) == {f"vigil-{motion['event_id']}"}
+        for call in in_zone[1:]:
+            assert_replaces(call, in_zone[0])
         assert other_zone == []
+        assert people_only == []
     finally:
         await switch(hass, True)
         assert state_of(hass, DETECTION).state == STATE_ON

@@ -395,7 +395,7 @@ async def test_a_newer_engine_s_additions_are_ignored(hass: HomeAssistant) -> No
     client does not know are skipped; what it knows is read as ever."""
     newer = {"added_in_schema_9": {"nested": [1, 2]}}
     camera = {"camera_id": FRONT, "name": "Front", "record_mode": "events", "detector": {"model": "x"}, **newer}
-    event = {"id": "e" * 32, "camera_id": FRONT, "kind": "object", "start_ms": 1, "objects": [{"label": "cat"}]}
+    event = {"id": "e" * 32, "camera_id": FRONT, "kind": "object", "start_ms": 1, "faces": [{"name": "Alice"}]}
 
     async def handler(ws: web.WebSocketResponse, auth: dict[str, Any]) -> None:
         await ws.send_json({**server_info(schema_version=9), "cameras": [camera], **newer})

@@ -14,6 +14,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.vigil.const import (
     CONF_LINK_EXPIRY_MINUTES,
+    CONF_OBJECT_ZONE_SENSORS,
     CONF_OFFLINE_ISSUE_MINUTES,
     CONF_RECORDING_THRESHOLD,
     CONF_TOKEN,
@@ -258,6 +259,7 @@ async def test_options(hass: HomeAssistant, engine: EngineRig) -> None:
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options == {
         CONF_ZONE_SENSORS: False,
+        CONF_OBJECT_ZONE_SENSORS: False,  # off unless asked for
         CONF_RECORDING_THRESHOLD: 300,
         CONF_OFFLINE_ISSUE_MINUTES: 10,
         CONF_LINK_EXPIRY_MINUTES: 60,

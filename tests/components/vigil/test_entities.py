@@ -78,6 +78,14 @@ async def test_devices_and_unique_ids(hass: HomeAssistant, engine: EngineRig, se
                 "record_mode",
                 "bitrate",
                 "frame_rate",
+                "object_detection",
+                "notifications_snoozed_until",
+                # Per label group of the labels the camera tracks (the engine's default: person, car, dog, cat).
+                *(
+                    f"{group}_{what}"
+                    for group in ("person", "vehicle", "animal")
+                    for what in ("detected", "count", "snapshot")
+                ),
             )
         }
     assert set(unique_ids) == expected
@@ -88,6 +96,13 @@ async def test_devices_and_unique_ids(hass: HomeAssistant, engine: EngineRig, se
     assert entity_id(hass, engine, "binary_sensor", "recording_problem") == "binary_sensor.front_recording_problem"
     assert entity_id(hass, engine, "binary_sensor", f"motion_zone-{ZONE}") == "binary_sensor.front_motion_path"
     assert entity_id(hass, engine, "select", "record_mode") == "select.front_record_mode"
+    assert entity_id(hass, engine, "binary_sensor", "person_detected") == "binary_sensor.front_person_detected"
+    assert entity_id(hass, engine, "sensor", "vehicle_count") == "sensor.front_vehicles_in_view"
+    assert entity_id(hass, engine, "image", "animal_snapshot") == "image.front_latest_animal"
+    assert entity_id(hass, engine, "switch", "object_detection") == "switch.front_object_detection"
+    assert (
+        entity_id(hass, engine, "sensor", "notifications_snoozed_until") == "sensor.front_notifications_snoozed_until"
+    )
 
     assert state_of(hass, "binary_sensor.front_connectivity").state == STATE_ON
     assert state_of(hass, "binary_sensor.front_recording_problem").state == STATE_OFF

@@ -70,6 +70,15 @@ async def test_no_signed_link_in_states_bus_events_or_the_database(
     assert [event.data["phase"] for event in ours] == ["start", "end"]
     assert ours[-1].data["clip_media_content_id"].endswith(f"/event/{event_id}")
 
+    # Every entity's state is checked: the object entities and the snooze sensor too.
+    entity_ids = {state.entity_id for state in hass.states.async_all()}
+    assert {
+        "binary_sensor.front_person_detected",
+        "sensor.front_people_in_view",
+        "image.front_latest_person",
+        "switch.front_object_detection",
+        "sensor.front_notifications_snoozed_until",
+    } <= entity_ids
     states = [json_dumps(state.as_dict()) for state in hass.states.async_all()]
     assert not [state for state in states if SIGNATURE in state]
     events = [json_dumps({"type": event.event_type, "data": event.data}) for event in fired]

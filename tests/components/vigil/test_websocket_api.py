@@ -311,26 +311,45 @@ def test_days_are_checked_before_the_engine_is_asked() -> None:
 
 
 async def test_what_the_card_gets_of_a_summary(hass: HomeAssistant, engine: EngineRig, setup_entry: SetupEntry) -> None:
-    """Events without a snapshot get no thumbnail link; what an older engine leaves out takes its default."""
+    """Events without a snapshot get no thumbnail link; what an event saw is passed through with its
+    groups; what an older engine leaves out takes its default."""
     await setup_entry()
     camera = entity_id(hass, engine, "camera", "camera")
     target = resolve_camera(hass, camera)
     running = {"id": "a" * 32, "kind": "manual", "label": "doorbell", "start_ms": 2_000, "end_ms": None}
+    seen = {"id": "b" * 32, "kind": "motion", "start_ms": 1_500, "end_ms": 1_900, "top_score": 0.91}
     day = {"camera_id": FRONT, "date": "2026-03-29", "time_zone": BERLIN, "start_ms": 1_000, "end_ms": 9_000}
     summary = DaySummary.parse(
         {
             **day,
             "recorded": [{"start_ms": 1_000, "end_ms": 3_000}],
             "gaps": [{"start_ms": 3_000, "end_ms": 4_000, "reason": None}],
-            "events": [{**running, "camera_id": FRONT, "has_snapshot": False, "pre_ms": 500}],
+            "events": [
+                {**seen, "camera_id": FRONT, "has_snapshot": False, "zones": ["drive"], "labels": ["car", "person"]},
+                {**running, "camera_id": FRONT, "has_snapshot": False, "pre_ms": 500},
+            ],
             "hours": [{"start_ms": 1_000, "end_ms": 9_000, "label": "00:00", "utc_offset": "+01:00"}],
         }
     )  # no "live": an engine of schema version 1
     result = timeline_result(hass, target, camera, summary, date(2026, 3, 29), None)
     assert result["recorded"] == [[1_000, 3_000]]
     assert result["gaps"] == [{"start_ms": 3_000, "end_ms": 4_000, "reason": ""}]
+    nothing_seen = {"labels": [], "groups": [], "top_score": 0.0}
     assert result["events"] == [
-        {**running, "zones": [], "pre_ms": 500, "post_ms": 0, "peak_score": 0.0, "thumbnail": None}
+        # What an event saw, with the groups the card filters by (person before vehicle).
+        {
+            **seen,
+            "label": None,
+            "zones": ["drive"],
+            "pre_ms": 0,
+            "post_ms": 0,
+            "peak_score": 0.0,
+            "labels": ["car", "person"],
+            "groups": ["person", "vehicle"],
+            "top_score": 0.91,
+            "thumbnail": None,
+        },
+        {**running, "zones": [], "pre_ms": 500, "post_ms": 0, "peak_score": 0.0, **nothing_seen, "thumbnail": None},
     ]
     assert result["hours"] == [
         {"start_ms": 1_000, "end_ms": 9_000, "label": "00:00", "utc_offset": "+01:00", "events": 0, "recorded_ms": 0}
