@@ -23,6 +23,8 @@ sets ``api_host``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime
 import difflib
 import json
@@ -40,6 +42,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import voluptuous as vol
 import yaml
 
+from .archive.settings import CAMERA_COPIES, COPY_MODES, MIN_PART_SIZE, ArchiveSettings, CameraCopy, CopyMode
 from .detection.labels import COCO_LABELS, GROUPS, resolve_labels
 from .detection.object_settings import DEFAULT_LABELS, LabelFilter, ObjectSettings
 from .detection.settings import BACKENDS, BackendKind, DetectorSettings
@@ -140,6 +143,8 @@ class CameraConfig:
     onvif: OnvifSettings | None = None
     motion_source: MotionSource = "own"
     objects: ObjectSettings = field(default_factory=ObjectSettings)
+    # What the off-site archive copies of this camera; None: what the archive's ``copy`` says.
+    archive: CameraCopy | None = None
 
     @property
     def is_demo(self) -> bool:
@@ -165,6 +170,8 @@ class EngineConfig:
     api_token: str | None = field(default=None, repr=False)
     # How object detection runs (one detector for every camera); see ``detection.settings``.
     detector: DetectorSettings = field(default_factory=DetectorSettings)
+    # The off-site archive (S3-compatible object store); None: footage stays on this machine only.
+    archive: ArchiveSettings | None = None
 
     @property
     def recordings_path(self) -> Path:
@@ -367,6 +374,27 @@ class _Each:
         return items
 
 
+def _nullable[T](validate: Callable[[Any], T]) -> Callable[[Any], T | None]:
+    """``validate``, or None for a null value. (``vol.Any(None, …)`` would replace the validator's
+    own message with "not a valid value".)"""
+
+    def check(value: Any) -> T | None:
+        return None if value is None else validate(value)
+
+    return check
+
+
+def _camera_copy(value: Any) -> CameraCopy | None:
+    """A camera's ``archive``: false/off, events or all; true means the archive's own ``copy``."""
+    if value is None or value is True:
+        return None
+    if value is False:
+        return "off"
+    if value not in CAMERA_COPIES:
+        raise vol.Invalid(f"must be one of {list(CAMERA_COPIES)} (or false)")
+    return cast(CameraCopy, value)
+
+
 _ZONE = vol.Schema(
     {
         vol.Required("name"): _slug,
@@ -489,6 +517,8 @@ _CAMERA = vol.Schema(
         vol.Optional("object_fps", default=5): vol.All(vol.Coerce(float), vol.Range(min=0.5, max=30)),
         vol.Optional("object_filters", default=list): [_object_filter],
         vol.Optional("object_masks", default=list): [_polygon],
+        # What the off-site archive copies of this camera (flat, like the keys above).
+        vol.Optional("archive"): _camera_copy,
     },
     extra=vol.PREVENT_EXTRA,
 )
@@ -505,6 +535,138 @@ _DETECTOR = vol.Schema(
     },
     extra=vol.PREVENT_EXTRA,
 )
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_PREFIX = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+
+
+def _endpoint(value: Any) -> str:
+    usage = "expected the store's URL, such as https://s3.eu-central-1.amazonaws.com or http://192.168.1.5:8333"
+    if not isinstance(value, str):
+        raise vol.Invalid(usage)
+    if "@" in value:
+        # The credentials have keys of their own; one in the URL would be sent and logged as part of it.
+        raise vol.Invalid("put the credentials in access_key_id and secret_access_key, not in the URL")
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 - raises on a port that is not a number from 0 to 65535
+    except ValueError:
+        raise vol.Invalid(usage) from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise vol.Invalid(usage)
+    return value.strip().rstrip("/")
+
+
+def _bucket(value: Any) -> str:
+    if not isinstance(value, str) or not _BUCKET.match(value) or ".." in value:
+        raise vol.Invalid("a bucket name is 3 to 63 lower-case letters, digits, '.' and '-'")
+    return value
+
+
+def _prefix(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise vol.Invalid("expected a folder of the bucket, such as vigil or footage/home")
+    prefix = value.strip().strip("/")
+    if prefix and (not _PREFIX.match(prefix) or any(part in {".", ".."} for part in prefix.split("/"))):
+        raise vol.Invalid("a prefix is made of letters, digits, '.', '_', '-' and '/' between folders")
+    if len(prefix) > 200:
+        raise vol.Invalid("a prefix is at most 200 characters long")
+    return prefix
+
+
+def _credential(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise vol.Invalid("must not be empty")
+    return value.strip()
+
+
+def _encryption_key(value: Any) -> bytes | None:
+    """32 bytes, written as 64 hex digits or in base64 (44 characters). Never echoed."""
+    if value is None or value == "":
+        return None
+    usage = "must be 32 random bytes as 64 hex digits or base64 (e.g. from: openssl rand -base64 32)"
+    if not isinstance(value, str):
+        raise vol.Invalid(usage)
+    text = value.strip()
+    key: bytes | None = None
+    if re.fullmatch(r"[0-9a-fA-F]{64}", text):
+        key = bytes.fromhex(text)
+    else:
+        try:
+            key = base64.b64decode(text, validate=True)
+        except binascii.Error, ValueError:
+            key = None
+    if key is None or len(key) != 32:
+        raise vol.Invalid(usage)
+    return key
+
+
+_ARCHIVE = vol.Schema(
+    {
+        # On when a bucket is given, unless this says otherwise (the add-on's form keeps the rest).
+        vol.Optional("enabled", default=True): bool,
+        vol.Optional("endpoint"): _nullable(_endpoint),
+        vol.Optional("region", default="us-east-1"): vol.Any(
+            None, vol.All(str, vol.Strip, vol.Match(r"^[a-z0-9-]{1,40}$", msg="expected a region such as eu-central-1"))
+        ),
+        vol.Optional("bucket"): _nullable(_bucket),
+        vol.Optional("prefix", default="vigil"): _prefix,
+        vol.Optional("access_key_id"): _nullable(_credential),
+        vol.Optional("secret_access_key"): _nullable(_credential),
+        vol.Optional("copy", default="events"): vol.In(COPY_MODES),
+        vol.Optional("keep_days"): _nullable(vol.All(vol.Coerce(float), vol.Range(min=1, max=36500))),
+        vol.Optional("max_mbps"): _nullable(vol.All(vol.Coerce(float), vol.Range(min=0.1, max=100000))),
+        vol.Optional("encryption_key"): _encryption_key,
+        vol.Optional("keep_local_until_archived", default=False): bool,
+        vol.Optional("part_size", default="8MiB"): _size,
+        vol.Optional("multipart_threshold", default="8MiB"): _size,
+    },
+    extra=vol.PREVENT_EXTRA,
+)
+_ARCHIVE_REQUIRED = ("endpoint", "access_key_id", "secret_access_key")
+
+
+def _archive_rule_errors(raw: Any) -> list[str]:
+    """An archive with a bucket needs the store and its credentials; part sizes S3 accepts."""
+    if not isinstance(raw, dict) or not raw.get("bucket") or raw.get("enabled") is False:
+        return []
+    errors = [f"archive.{key}: is required when archive.bucket is set" for key in _ARCHIVE_REQUIRED if not raw.get(key)]
+    for key in ("part_size", "multipart_threshold"):
+        try:
+            size = _size(raw[key]) if key in raw else None
+        except vol.Invalid:
+            continue  # the schema reports it
+        if size is not None and size.percent is not None:
+            errors.append(f"archive.{key}: expected a size such as 8MiB, not a percentage")
+        elif size is not None and (size.bytes or 0) < MIN_PART_SIZE:
+            errors.append(f"archive.{key}: must be at least 5MiB (S3 refuses smaller parts)")
+    return errors
+
+
+def _archive_settings(raw: dict[str, Any]) -> ArchiveSettings | None:
+    """The archive's settings from a checked section; None when it is off or names no bucket."""
+    if not raw.get("bucket") or not raw["enabled"]:
+        return None
+    key = raw.get("encryption_key")
+    SECRETS.add(raw["access_key_id"], raw["secret_access_key"])
+    return ArchiveSettings(
+        endpoint=raw["endpoint"],
+        bucket=raw["bucket"],
+        access_key_id=raw["access_key_id"],
+        secret_access_key=raw["secret_access_key"],
+        region=raw.get("region") or "us-east-1",
+        prefix=raw["prefix"],
+        copy=cast(CopyMode, raw["copy"]),
+        keep_days=raw.get("keep_days"),
+        max_mbps=raw.get("max_mbps"),
+        encryption_key=key,
+        keep_local_until_archived=raw["keep_local_until_archived"],
+        part_size=raw["part_size"].bytes,
+        multipart_threshold=raw["multipart_threshold"].bytes,
+    )
+
 
 _ENGINE = vol.Schema(
     {
@@ -525,6 +687,7 @@ _ENGINE = vol.Schema(
         vol.Optional("api_port", default=DEFAULT_API_PORT): vol.All(vol.Coerce(int), vol.Range(min=0, max=65535)),
         vol.Optional("api_token"): _api_token,
         vol.Optional("detector", default=dict): _DETECTOR,
+        vol.Optional("archive", default=dict): vol.Any(None, _ARCHIVE),
         # Each camera is validated on its own (parse_camera), so that all of them are.
         vol.Optional("cameras", default=list): list,
     },
@@ -551,6 +714,13 @@ _TEXT_KEYS = frozenset(
         "storage_path",
         "database_path",
         "time_zone",
+        "endpoint",
+        "region",
+        "bucket",
+        "prefix",
+        "access_key_id",
+        "secret_access_key",
+        "encryption_key",
     }
 )
 _MAX_KEY_IN_MESSAGE = 64  # an unknown key is echoed, cut to this length
@@ -760,6 +930,7 @@ def parse_camera(raw: Any, label: str) -> CameraConfig:
         onvif=onvif,
         motion_source=cast(MotionSource, cam["motion"]["source"]),
         objects=_object_settings(cam),
+        archive=cam.get("archive"),
     )
 
 
@@ -806,6 +977,7 @@ def parse_config(raw: Any, base_dir: Path | None = None, *, addon: bool | None =
     detector = raw.get("detector")
     if isinstance(detector, dict) and detector.get("backend") == "remote" and not detector.get("url"):
         errors.append("detector.url: the remote backend needs the server's URL, such as http://192.168.1.20:8000")
+    errors += _archive_rule_errors(raw.get("archive"))
     cameras = _parse_cameras(raw.get("cameras", []), errors)
     if errors or data is None:
         raise ConfigError(*errors)
@@ -821,6 +993,9 @@ def parse_config(raw: Any, base_dir: Path | None = None, *, addon: bool | None =
     if addon is None:
         addon = base_dir is not None and base_dir == ADDON_OPTIONS.parent
     SECRETS.add(data.get("api_token"))
+    archive = raw.get("archive")
+    if isinstance(archive, dict) and isinstance(archive.get("encryption_key"), str):
+        SECRETS.add(archive["encryption_key"].strip())  # as written; the settings hold its bytes
     storage = _path(data["storage_path"])
     assert storage is not None
     return EngineConfig(
@@ -839,6 +1014,7 @@ def parse_config(raw: Any, base_dir: Path | None = None, *, addon: bool | None =
         api_port=data["api_port"],
         api_token=data.get("api_token"),
         detector=_detector_settings(data["detector"], _path),
+        archive=_archive_settings(data["archive"] or {}) if data["archive"] is not None else None,
     )
 
 

@@ -1,4 +1,5 @@
-"""The engine: reconciles storage, runs one worker per camera and the retention loop."""
+"""The engine: reconciles storage, runs one worker per camera, the retention loop and, when
+configured, the off-site archive's uploader (its own thread; recording never waits for it)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ from .storage.index import Index
 from .storage.reconcile import ReconcileReport, reconcile
 
 if TYPE_CHECKING:
+    from .archive.settings import CameraCopy
+    from .archive.uploader import Uploader
     from .detection.camera import CameraObjects
     from .detection.service import DetectionService
     from .onvif.camera import OnvifCamera
@@ -77,6 +80,8 @@ class Engine:
         # the model cannot be used (detection_error says why; recording goes on regardless).
         self.detection: DetectionService | None = None
         self.detection_error: str | None = None
+        # The off-site archive's uploader; None when no archive is configured.
+        self.archive: Uploader | None = None
         self.instance_id = ""
         self._settings_lock = threading.Lock()
         self._retention_wakeup: asyncio.Event | None = None
@@ -139,6 +144,7 @@ class Engine:
                 self.retention.retire(camera_id, days)
         await asyncio.to_thread(self.retention.run_once)
         await asyncio.to_thread(self._open_detection)
+        await asyncio.to_thread(self._open_archive)
         for cam in cfg.cameras:
             if not cam.enabled:
                 continue
@@ -205,6 +211,46 @@ class Engine:
         self.detection_error = None
         self.detection = DetectionService(self.config.detector)
         self.detection.start()
+
+    # --- the off-site archive ---
+    def _open_archive(self) -> None:
+        """Start the uploader when an archive is configured. It reads closed segments from the
+        index; a new segment wakes it (the recorder's ``segment`` message)."""
+        settings = self.config.archive
+        if settings is None or self.index is None:
+            return
+        # Imported here: boto3 and cryptography load only when an archive is configured.
+        from .archive.queue import ArchiveQueue  # noqa: PLC0415
+        from .archive.uploader import Uploader  # noqa: PLC0415
+
+        uploader = Uploader(settings, ArchiveQueue(self.index), self.config.recordings_path, self._archive_copies)
+
+        def on_segment(message: BusMessage) -> None:
+            if message.kind == "segment":
+                uploader.wake()
+
+        self.bus.add_listener(on_segment)
+        uploader.start()
+        self.archive = uploader
+        _LOGGER.info(
+            "Archive: copying %s footage to bucket %s at %s%s",
+            "event" if settings.copy == "events" else "all",
+            settings.bucket,
+            settings.endpoint,
+            ", encrypted" if settings.encrypted else "",
+        )
+
+    def _archive_copies(self) -> dict[str, CameraCopy]:
+        """What the archive copies of each camera now (cameras whose copy is off left out)."""
+        settings = self.config.archive
+        if settings is None:
+            return {}
+        copies = {camera_id: camera.archive_copy(settings.copy) for camera_id, camera in list(self.cameras.items())}
+        return {camera_id: copy for camera_id, copy in copies.items() if copy != "off"}
+
+    def archive_state(self) -> dict[str, Any]:
+        """The archive's state for the status: never a credential or the key."""
+        return self.archive.state() if self.archive is not None else {"enabled": False}
 
     def _camera_objects(self, camera: RunningCamera, cam: CameraConfig) -> CameraObjects | None:
         """The camera's object pipeline, or None without a detection service."""
@@ -381,6 +427,8 @@ class Engine:
         # Not cancelled: a pass runs in a thread that cancelling would not stop, and it must
         # not delete files after the index is closed (their rows would outlive them).
         self._stopping = True
+        if self.archive is not None:
+            self.archive.stop()  # a request in flight ends at its next block; the queue resumes it
         cameras = list(self.cameras.values())
         for camera in cameras:
             if camera.feed is not None:
@@ -407,6 +455,8 @@ class Engine:
         if self.events is not None:
             # Running events end with the footage: their post-capture is what was recorded.
             await asyncio.to_thread(self.events.end_all, "engine stopped")
+        if self.archive is not None:
+            await asyncio.to_thread(self.archive.join)
         if self.index is not None:
             if self.retention is not None:
                 self.retention.refresh_status()
@@ -422,6 +472,7 @@ class Engine:
             "cameras": {cid: self.camera_state(cid) for cid in self.cameras},
             "storage": self.storage_status.as_dict(),
             "detection": self.detection_state(),
+            "archive": self.archive_state(),
         }
 
     def detection_state(self) -> dict[str, Any]:

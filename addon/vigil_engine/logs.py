@@ -19,7 +19,8 @@ import av.logging
 from .redact import SecretFilter
 
 # Loggers (with their children) that never log below INFO, see above.
-QUIET_LOGGERS = ("zeep", "onvif", "httpx", "httpcore")
+# boto3, botocore and s3transfer log request headers (the access key id, the signature) at DEBUG.
+QUIET_LOGGERS = ("zeep", "onvif", "httpx", "httpcore", "boto3", "botocore", "s3transfer", "urllib3")
 
 
 class _QuietLibraries(logging.Filter):

@@ -1,12 +1,12 @@
 """Everything the engine holds for one camera, in one object.
 
 A camera is its configuration, its status, the settings changed at run time (record mode,
-motion detection, object detection), the stream URLs it resolved to (an ONVIF camera learns
-them when it connects), and the parts that run it: the recording worker, the motion worker,
-its object pipeline (tracked objects, detection counters), and for ONVIF cameras the session
-and the event feed. Keeping them together means adding or
-removing a camera is one insertion or one removal, and nothing can be left behind in a
-table that was forgotten.
+motion detection, object detection), what the off-site archive copies of it, the stream URLs
+it resolved to (an ONVIF camera learns them when it connects), and the parts that run it: the
+recording worker, the motion worker, its object pipeline (tracked objects, detection
+counters), and for ONVIF cameras the session and the event feed. Keeping them together means
+adding or removing a camera is one insertion or one removal, and nothing can be left behind
+in a table that was forgotten.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .archive.settings import CameraCopy, CopyMode
 from .config import CameraConfig, RecordMode
 from .status import CameraStatus
 
@@ -56,6 +57,10 @@ class RunningCamera:
     @property
     def id(self) -> str:
         return self.config.id
+
+    def archive_copy(self, default: CopyMode) -> CameraCopy:
+        """What the off-site archive copies of this camera: its own ``archive`` key, else ``default``."""
+        return self.config.archive or default
 
     @property
     def detector_on(self) -> bool:

@@ -96,6 +96,10 @@ def _strategy(typ: Any, key: str) -> st.SearchStrategy[Any]:
         return st.sampled_from(_TIME_ZONES)
     if key == "api_token":
         return st.text(min_size=16, max_size=80)
+    if key == "secret_access_key":
+        return st.text(min_size=1, max_size=40).filter(str.strip)
+    if key == "encryption_key":  # 32 bytes, as hex or base64 (or none)
+        return st.sampled_from(["", "ab" * 32, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="])
     if typ.startswith(("str", "password")):
         return st.text(max_size=20)
     if typ.startswith(("int", "float")):
@@ -134,7 +138,16 @@ def _unique_ids(options: dict[str, Any]) -> bool:
         [entry.split()[0] for entry in camera.get("object_filters", [])] for camera in options.get("cameras", [])
     ]
     filters_unique = all(len(set(labels)) == len(labels) for labels in filters)
-    return len(set(ids)) == len(ids) and zones_unique and filters_unique
+    return len(set(ids)) == len(ids) and zones_unique and filters_unique and _archive_complete(options)
+
+
+def _archive_complete(options: dict[str, Any]) -> bool:
+    """An archive with a bucket needs the store's URL and both keys, which the Supervisor cannot
+    tie together (the engine names the missing one)."""
+    archive = options.get("archive", {})
+    if not archive.get("bucket") or archive.get("enabled") in (False, "false", "off", 0):
+        return True
+    return all(archive.get(key) for key in ("endpoint", "access_key_id", "secret_access_key"))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -144,6 +157,9 @@ def test_whatever_the_supervisor_accepts_the_engine_accepts(user: dict[str, Any]
     config = parse_config(options, base_dir=Path("/data"))
     assert len(config.cameras) == len(options["cameras"])
     assert str(config.storage_path).startswith("/media/")
+    archive = options["archive"]
+    enabled = bool(archive.get("bucket")) and archive.get("enabled", True) not in (False, "false", "off", 0)
+    assert (config.archive is not None) == enabled
     for camera, raw in zip(config.cameras, options["cameras"], strict=True):
         assert _SLUG.match(camera.id)
         assert len(camera.motion.zones) == len(raw["motion"]["zones"])

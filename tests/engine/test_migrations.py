@@ -143,6 +143,28 @@ def test_migration_3_gives_old_events_no_objects(old_storage: Path) -> None:
     assert set(_columns(db, "events")) == {*OLD_COLUMNS["events"], "labels", "top_score"}
 
 
+def test_migration_4_adds_an_empty_archive_queue(old_storage: Path) -> None:
+    """Migration 4 (the off-site archive) adds its queue, empty: footage recorded before the
+    upgrade is not queued by the upgrade itself (the archive decides what it copies when it
+    starts), and every old row is kept as it was."""
+    db = old_storage / "vigil.db"
+    before = _dump(db)
+    Index.open(db)[0].close()
+    assert _dump(db) == before
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        queued = conn.execute("SELECT COUNT(*) FROM archive_queue").fetchone()[0]
+        recorded = conn.execute("SELECT description FROM migrations WHERE version = 4").fetchone()
+    finally:
+        conn.close()
+    assert queued == 0
+    assert recorded is not None
+    assert "archive" in recorded[0]
+    assert {"segment_id", "state", "attempts", "next_attempt_ms", "upload_id", "parts", "bytes"} <= set(
+        _columns(db, "archive_queue")
+    )
+
+
 def test_a_new_index_is_built_by_every_migration_in_order(tmp_path: Path) -> None:
     db = tmp_path / "vigil.db"
     Index.open(db)[0].close()

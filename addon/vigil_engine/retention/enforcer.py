@@ -8,6 +8,9 @@ Order of deletion, each step only while it is needed:
    capture) once it can no longer become part of one;
 2. while storage exceeds the disk cap or free space is under the minimum: the globally
    oldest *unprotected* (continuous) segments first, then the oldest event footage.
+With the off-site archive's ``keep_local_until_archived``, step 1 leaves the segments that
+wait in the archive's queue; step 2 does not (the disk must not fill), and deleting footage
+not yet archived is a storage warning (``archive_not_copied``) until the queue is empty.
 A segment being written is never in the index, so it can never be chosen. Files are
 deleted before their rows: a crash in between leaves a row without a file, which the
 next reconcile drops, never a file that would resurrect as an orphan.
@@ -106,22 +109,23 @@ class RetentionEnforcer:
         now = self.clock.now_ms()
         if self._events is not None:
             report.events_expired = self._events.expire(now)
+        keep = self._keep_unarchived
         for camera in self.config.cameras:
             horizon = now - int(camera.retention_days * DAY_MS)
-            while batch := self.index.expired_segments(camera.id, horizon, now):
+            while batch := self.index.expired_segments(camera.id, horizon, now, keep_unarchived=keep):
                 for segment in batch:
                     report.bytes_freed += self._delete(segment)
                     report.deleted_by_age += 1
             self.index.delete_gaps_before(camera.id, horizon)
             if self._record_modes.get(camera.id) == "events":
                 grace = now - EVENT_MODE_GRACE_MS - int(camera.events.pre_capture * 1000)
-                while batch := self.index.expired_segments(camera.id, grace, now):
+                while batch := self.index.expired_segments(camera.id, grace, now, keep_unarchived=keep):
                     for segment in batch:
                         report.bytes_freed += self._delete(segment)
                         report.deleted_outside_events += 1
         for camera_id, days in list(self._retired.items()):
             horizon = now - int(days * DAY_MS)
-            while batch := self.index.expired_segments(camera_id, horizon, now):
+            while batch := self.index.expired_segments(camera_id, horizon, now, keep_unarchived=keep):
                 for segment in batch:
                     report.bytes_freed += self._delete(segment)
                     report.deleted_by_age += 1
@@ -174,6 +178,26 @@ class RetentionEnforcer:
         if oldest is None or (now - oldest) >= shortest * DAY_MS * 0.95:
             self._clear("retention_not_met")
 
+    @property
+    def _keep_unarchived(self) -> bool:
+        archive = self.config.archive
+        return archive is not None and archive.keep_local_until_archived
+
+    def _check_archive(self, unarchived_deleted: int) -> None:
+        """Warn when space forced deleting footage the archive had not copied yet; the warning
+        holds until the archive's queue is empty."""
+        if self.config.archive is None:
+            return
+        if unarchived_deleted:
+            self._warn(
+                "archive_not_copied",
+                f"Space ran out: footage the off-site archive had not copied yet was deleted ({unarchived_deleted} "
+                f"segment{'s' if unarchived_deleted != 1 else ''}): raise the disk cap, add space, or check the "
+                "archive's store",
+            )
+        elif self.index.archive_backlog() == 0:
+            self._clear("archive_not_copied")
+
     def _bytes_to_free(self) -> int:
         """How far storage is over the cap or under the minimum free space (0 if fine)."""
         usage = self._usage(self.config.storage_path)
@@ -193,8 +217,10 @@ class RetentionEnforcer:
         its retention was up (None if all deleted footage was past its retention anyway)."""
         need = self._bytes_to_free()
         shortfall: float | None = None
+        unarchived = 0
         if need <= 0:
             self._clear("storage_full")
+            self._check_archive(0)
             return None
         for protected in (False, True):
             while need > 0:
@@ -205,6 +231,8 @@ class RetentionEnforcer:
                     age_days = (now - segment.end_ms) / DAY_MS
                     if age_days < self._retention_days(segment.camera_id):
                         shortfall = age_days if shortfall is None else min(shortfall, age_days)
+                    if self.config.archive is not None and segment.id is not None:
+                        unarchived += self.index.archive_pending(segment.id)
                     freed = self._delete(segment)
                     report.bytes_freed += freed
                     need -= max(freed, 1)
@@ -224,6 +252,7 @@ class RetentionEnforcer:
             )
         else:
             self._clear("storage_full")
+        self._check_archive(unarchived)
         return shortfall
 
     def _retention_days(self, camera_id: str) -> float:

@@ -18,7 +18,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -41,6 +41,12 @@ EXISTS (
       AND (p.protect_end_ms IS NULL OR p.protect_end_ms > s.start_ms)
       AND (p.keep_until_ms IS NULL OR p.keep_until_ms > :now)
 )
+"""
+
+
+# A segment waits in the off-site archive's queue (``archive.queue``): not copied yet.
+_ARCHIVE_PENDING = """
+EXISTS (SELECT 1 FROM archive_queue q WHERE q.segment_id = s.id AND q.state = 'pending')
 """
 
 
@@ -172,6 +178,15 @@ class Index:
             cursor.row_factory = sqlite3.Row
             return cursor.fetchall()
 
+    # --- the tables of other parts (the archive's queue: ``archive.queue``) ---
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One write transaction on the index's connection (under its lock)."""
+        return self._tx()
+
+    def query(self, sql: str, params: dict[str, object] | tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        """Rows (by column name) of a read on the index's connection."""
+        return self._query(sql, params)
+
     # --- cameras ---
     def upsert_camera(self, camera_id: str, name: str, now_ms: int) -> None:
         with self._tx() as conn:
@@ -251,14 +266,29 @@ class Index:
             row = self._query("SELECT MIN(start_ms) AS oldest FROM segments WHERE camera_id = ?", (camera_id,))[0]
         return int(row["oldest"]) if row["oldest"] is not None else None
 
-    def expired_segments(self, camera_id: str, before_ms: int, now_ms: int, limit: int = 500) -> list[SegmentRecord]:
-        """Segments of a camera that ended before ``before_ms`` and no event protects."""
+    def expired_segments(
+        self, camera_id: str, before_ms: int, now_ms: int, limit: int = 500, *, keep_unarchived: bool = False
+    ) -> list[SegmentRecord]:
+        """Segments of a camera that ended before ``before_ms`` and no event protects
+        (``keep_unarchived``: nor waits in the off-site archive's queue)."""
+        waiting = f" AND NOT {_ARCHIVE_PENDING}" if keep_unarchived else ""
         rows = self._query(
             f"SELECT * FROM segments s WHERE s.camera_id = :camera AND s.end_ms <= :before"
-            f" AND NOT {_PROTECTED} ORDER BY s.start_ms LIMIT :limit",
+            f" AND NOT {_PROTECTED}{waiting} ORDER BY s.start_ms LIMIT :limit",
             {"camera": camera_id, "before": before_ms, "now": now_ms, "limit": limit},
         )
         return [_segment(row) for row in rows]
+
+    def archive_pending(self, segment_id: int) -> bool:
+        """The segment waits in the off-site archive's queue (not copied yet)."""
+        rows = self._query(
+            "SELECT 1 FROM archive_queue WHERE segment_id = ? AND state = 'pending' LIMIT 1", (segment_id,)
+        )
+        return bool(rows)
+
+    def archive_backlog(self) -> int:
+        """How many segments wait in the off-site archive's queue."""
+        return int(self._query("SELECT COUNT(*) AS n FROM archive_queue WHERE state = 'pending'")[0]["n"])
 
     def oldest_segments(self, now_ms: int, *, protected: bool, limit: int = 100) -> list[SegmentRecord]:
         """Globally oldest segments; unprotected (continuous) footage or protected (event) footage."""

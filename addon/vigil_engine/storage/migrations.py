@@ -13,9 +13,9 @@ and setting of the old index over, and a downgrade must never damage a newer ind
   journal mode), and the engine does not start.
 * Migration 1 is the schema the engine started with; 2 added run-time camera settings; 3 the
   tracked objects of events (their labels and top score on the event, each object's track in
-  ``event_objects``). An index from before the table of migrations existed says its version
-  in ``meta`` (1 or 2), or, older still, nothing: then it is version 1 if it has the tables of
-  version 1.
+  ``event_objects``); 4 the off-site archive's queue (``archive_queue``). An index from before
+  the table of migrations existed says its version in ``meta`` (1 or 2), or, older still,
+  nothing: then it is version 1 if it has the tables of version 1.
 
 To change the schema, append a migration: never edit one that has shipped.
 """
@@ -141,10 +141,41 @@ CREATE TABLE IF NOT EXISTS event_objects (
 CREATE INDEX IF NOT EXISTS event_objects_label ON event_objects (label, score)
 """
 
+# The off-site archive's durable queue: one row per segment to copy, kept after it is copied
+# (state 'done', with its object key) for remote retention. A multipart upload in progress keeps
+# its upload id and the parts the store confirmed (JSON [[number, etag], ...]) so that it resumes
+# after a restart; ``salt`` is the encryption's per-object salt, so a resumed upload encrypts the
+# remaining parts exactly as the first ones were.
+_V4 = """
+CREATE TABLE IF NOT EXISTS archive_queue (
+    segment_id INTEGER PRIMARY KEY,
+    camera_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    start_ms INTEGER NOT NULL,
+    end_ms INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms INTEGER NOT NULL DEFAULT 0,
+    queued_ms INTEGER NOT NULL,
+    object_key TEXT,
+    upload_id TEXT,
+    parts TEXT NOT NULL DEFAULT '[]',
+    bytes_sent INTEGER NOT NULL DEFAULT 0,
+    salt TEXT,
+    sha256 TEXT,
+    done_ms INTEGER,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS archive_queue_due ON archive_queue (state, next_attempt_ms);
+CREATE INDEX IF NOT EXISTS archive_queue_done ON archive_queue (state, end_ms)
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "cameras, segments, gaps, protected ranges and events", _script(_V1)),
     Migration(2, "settings changed at run time (record mode, motion detection)", _script(_V2)),
     Migration(3, "tracked objects of events: labels, top score and each object's track", _script(_V3)),
+    Migration(4, "the off-site archive's queue of segments to upload", _script(_V4)),
 )
 LATEST = MIGRATIONS[-1].version
 
