@@ -1,7 +1,8 @@
 """``python -m vigil_engine [--config FILE] [--check]``: run the recording engine until SIGTERM/SIGINT.
 
 (``python -m vigil_engine detect IMAGE…`` runs the object detector on stills instead: see
-``detection.cli``.)
+``detection.cli``; ``python -m vigil_engine archive restore …`` restores footage from the
+off-site archive: see ``archive.cli``.)
 
 Before anything starts, the configuration is validated (every error, one line each) and the
 storage and database folders are checked: they must exist or be creatable, and be writable.
@@ -48,7 +49,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="vigil_engine",
         description="Vigil NVR recording engine",
-        epilog="python -m vigil_engine detect --help: try the object detector on still images",
+        epilog="python -m vigil_engine detect --help: try the object detector on still images; "
+        "python -m vigil_engine archive restore --help: restore footage from the off-site archive",
     )
     parser.add_argument(
         "--config",
@@ -225,6 +227,11 @@ def main(argv: list[str] | None = None) -> int:
         from .detection.cli import main as detect  # noqa: PLC0415 - numpy and the runtime only when asked
 
         return detect(arguments[1:])
+    if arguments[:1] == ["archive"]:
+        # The archive's commands (``archive restore``) run without the engine, on its storage.
+        from .archive.cli import main as archive  # noqa: PLC0415 - boto3 only when asked
+
+        return archive(arguments[1:])
     args = _parse_args(arguments)
     _limit_malloc_arenas()
     try:

@@ -29,6 +29,7 @@ from .runtime_cameras import FILE_NAME as RUNTIME_CAMERAS_FILE
 from .runtime_cameras import RuntimeCameras
 from .status import StorageStatus
 from .storage.index import Index
+from .storage.lock import StorageLock
 from .storage.reconcile import ReconcileReport, reconcile
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ class Engine:
         self.cameras: dict[str, RunningCamera] = {cam.id: RunningCamera(cam) for cam in config.cameras}
         self.storage_status = StorageStatus()
         self.reconcile_report: ReconcileReport | None = None
+        self._storage_lock = StorageLock(config.storage_path)
         self.retention: RetentionEnforcer | None = None
         self.bus = EventBus()
         self.events: EventManager | None = None
@@ -124,6 +126,8 @@ class Engine:
             cfg.segment_seconds,
         )
         self.bus.bind(self._loop)
+        # Before the index is opened: another engine, or an ``archive restore``, may be using it.
+        await asyncio.to_thread(self._storage_lock.acquire)
         index, rebuilt_from = await asyncio.to_thread(Index.open, cfg.db_path)
         self.index = index
         self.instance_id = await asyncio.to_thread(index.instance_id)
@@ -462,6 +466,7 @@ class Engine:
                 self.retention.refresh_status()
             self.index.close()
             self.index = None
+        self._storage_lock.release()
         _LOGGER.info("Vigil engine stopped")
 
     def status(self) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .card import async_register_frontend
 from .client import CannotConnect, InvalidAuth, InvalidServer, SchemaVersionMismatch, VigilClient
-from .const import CONF_TOKEN, DOMAIN, ISSUE_CAMERA_OFFLINE, ISSUE_SCHEMA_MISMATCH, ISSUE_STORAGE
+from .const import CONF_TOKEN, DOMAIN, ISSUE_ARCHIVE, ISSUE_CAMERA_OFFLINE, ISSUE_SCHEMA_MISMATCH, ISSUE_STORAGE
 from .hub import VigilConfigEntry, VigilHub, schema_issue
 from .services import async_setup_services
 from .views import async_register_views
@@ -89,7 +89,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: VigilConfigEntry) -> bo
 async def async_remove_entry(hass: HomeAssistant, entry: VigilConfigEntry) -> None:
     """Drop the entry's repair issues with it."""
     registry = ir.async_get(hass)
-    prefixes = (ISSUE_SCHEMA_MISMATCH, ISSUE_CAMERA_OFFLINE, ISSUE_STORAGE)
+    prefixes = (ISSUE_SCHEMA_MISMATCH, ISSUE_CAMERA_OFFLINE, ISSUE_STORAGE, ISSUE_ARCHIVE)
     for domain, issue_id in list(registry.issues):
         if domain == DOMAIN and issue_id.startswith(prefixes) and entry.entry_id in issue_id:
             ir.async_delete_issue(hass, DOMAIN, issue_id)

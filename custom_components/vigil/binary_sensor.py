@@ -1,5 +1,5 @@
 """Binary sensors: motion (per camera and per zone), objects (per label group, and per zone when
-asked), connectivity, recording problem.
+asked), connectivity, recording problem; the engine's archive problem.
 
 "Person detected" (and vehicle, animal) is on while an object of its group is tracked on the
 camera and not stationary: a parked car or a sleeping cat is in view, but nothing happens. It
@@ -14,12 +14,13 @@ from dataclasses import dataclass
 
 from homeassistant.components.binary_sensor import BinarySensorEntity, BinarySensorEntityDescription
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import VigilCameraEntity, VigilLiveEntity
+from .archive import async_add_archive_entities, is_failing
+from .entity import VigilCameraEntity, VigilEntity, VigilLiveEntity
 from .hub import VigilConfigEntry, VigilHub
 from .labels import GROUPS
 
@@ -122,6 +123,13 @@ async def async_setup_entry(
 
     add_cameras(list(hub.cameras))
     entry.async_on_unload(hub.async_add_cameras_listener(add_cameras))
+    async_add_archive_entities(
+        hub,
+        Platform.BINARY_SENSOR,
+        (ARCHIVE_PROBLEM.key,),
+        async_add_entities,
+        lambda: [VigilArchiveProblemSensor(hub)],
+    )
 
 
 def zone_unique_id(hub: VigilHub, camera_id: str, zone: str) -> str:
@@ -213,3 +221,27 @@ class VigilZoneObjectSensor(VigilObjectSensor):
         if self.camera_id in self.hub.cameras:
             moving = self.state_of_camera.objects_of(self.label_group, moving_only=True)
             self._attr_is_on = any(self.zone in tracked.current_zones for tracked in moving)
+
+
+ARCHIVE_PROBLEM = BinarySensorEntityDescription(
+    key="archive_problem",
+    translation_key="archive_problem",
+    device_class=BinarySensorDeviceClass.PROBLEM,
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
+
+
+class VigilArchiveProblemSensor(VigilEntity, BinarySensorEntity):
+    """On while the off-site archive's store fails (unreachable, refusing the credentials, no bucket):
+    at once, unlike the repair issue, which waits for the option's minutes."""
+
+    def __init__(self, hub: VigilHub) -> None:
+        super().__init__(hub, ARCHIVE_PROBLEM)
+
+    @property
+    def available(self) -> bool:
+        return super().available and self.hub.storage.archive is not None
+
+    @callback
+    def _async_update_attrs(self) -> None:
+        self._attr_is_on = is_failing(self.hub.storage.archive)

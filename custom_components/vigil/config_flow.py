@@ -39,12 +39,14 @@ from .client import (
     normalize_url,
 )
 from .const import (
+    CONF_ARCHIVE_ISSUE_MINUTES,
     CONF_LINK_EXPIRY_MINUTES,
     CONF_OBJECT_ZONE_SENSORS,
     CONF_OFFLINE_ISSUE_MINUTES,
     CONF_RECORDING_THRESHOLD,
     CONF_TOKEN,
     CONF_ZONE_SENSORS,
+    DEFAULT_ARCHIVE_ISSUE_MINUTES,
     DEFAULT_LINK_EXPIRY_MINUTES,
     DEFAULT_OBJECT_ZONE_SENSORS,
     DEFAULT_OFFLINE_ISSUE_MINUTES,
@@ -250,6 +252,7 @@ class VigilOptionsFlow(CameraOptionsFlow, OptionsFlowWithReload):
                     CONF_OBJECT_ZONE_SENSORS: user_input[CONF_OBJECT_ZONE_SENSORS],
                     CONF_RECORDING_THRESHOLD: int(user_input[CONF_RECORDING_THRESHOLD]),
                     CONF_OFFLINE_ISSUE_MINUTES: int(user_input[CONF_OFFLINE_ISSUE_MINUTES]),
+                    CONF_ARCHIVE_ISSUE_MINUTES: int(user_input[CONF_ARCHIVE_ISSUE_MINUTES]),
                     CONF_LINK_EXPIRY_MINUTES: int(user_input[CONF_LINK_EXPIRY_MINUTES]),
                 }
             )
@@ -276,6 +279,14 @@ class VigilOptionsFlow(CameraOptionsFlow, OptionsFlowWithReload):
                     probatio.Required(
                         CONF_OFFLINE_ISSUE_MINUTES,
                         default=options.get(CONF_OFFLINE_ISSUE_MINUTES, DEFAULT_OFFLINE_ISSUE_MINUTES),
+                    ): NumberSelector(
+                        NumberSelectorConfig(
+                            min=1, max=10080, step=1, unit_of_measurement="min", mode=NumberSelectorMode.BOX
+                        )
+                    ),
+                    probatio.Required(
+                        CONF_ARCHIVE_ISSUE_MINUTES,
+                        default=options.get(CONF_ARCHIVE_ISSUE_MINUTES, DEFAULT_ARCHIVE_ISSUE_MINUTES),
                     ): NumberSelector(
                         NumberSelectorConfig(
                             min=1, max=10080, step=1, unit_of_measurement="min", mode=NumberSelectorMode.BOX

@@ -17,11 +17,14 @@ CONF_ZONE_SENSORS: Final = "zone_sensors"
 CONF_OBJECT_ZONE_SENSORS: Final = "object_zone_sensors"
 CONF_RECORDING_THRESHOLD: Final = "recording_threshold"
 CONF_OFFLINE_ISSUE_MINUTES: Final = "offline_issue_minutes"
+CONF_ARCHIVE_ISSUE_MINUTES: Final = "archive_issue_minutes"
 DEFAULT_ZONE_SENSORS: Final = True
 # Per zone and label group ("Person in driveway"): many entities, so only on request.
 DEFAULT_OBJECT_ZONE_SENSORS: Final = False
 DEFAULT_RECORDING_THRESHOLD: Final = 120  # seconds without footage before the problem sensor turns on
 DEFAULT_OFFLINE_ISSUE_MINUTES: Final = 30
+# Minutes the off-site archive's store may fail before a repair issue says so (short outages are normal).
+DEFAULT_ARCHIVE_ISSUE_MINUTES: Final = 30
 
 # How often camera statistics (fps, bitrate) and storage are refreshed; everything else is pushed.
 STATS_INTERVAL_SECONDS: Final = 30
@@ -70,11 +73,14 @@ ATTR_EXPIRES_IN: Final = "expires_in"
 SCHEMA_STILLS_AND_LIVE: Final = 2
 # The schema version that added object detection (labels on events, list_events by label).
 SCHEMA_OBJECTS: Final = 3
+# The schema version that added the off-site archive's status (Storage.archive).
+SCHEMA_ARCHIVE: Final = 4
 
 # Repair issue ids (suffixed with the entry id, and the camera id where one applies).
 ISSUE_SCHEMA_MISMATCH: Final = "schema_mismatch"
 ISSUE_CAMERA_OFFLINE: Final = "camera_offline"
 ISSUE_STORAGE: Final = "storage"
+ISSUE_ARCHIVE: Final = "archive_failing"
 STORAGE_WARNING_CODES: Final = frozenset(
     {"retention_not_met", "storage_full", "low_space", "write_failed", "archive_not_copied"}
 )

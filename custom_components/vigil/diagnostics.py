@@ -14,7 +14,18 @@ from .client import SCHEMA_VERSION
 from .const import CONF_TOKEN
 from .hub import CameraState, VigilConfigEntry, VigilHub
 
-TO_REDACT = {CONF_TOKEN, CONF_PASSWORD, CONF_USERNAME, "api_token", "access_token", "authorization"}
+# The archive's keys never reach Home Assistant; named here too in case an engine ever sent them.
+TO_REDACT = {
+    CONF_TOKEN,
+    CONF_PASSWORD,
+    CONF_USERNAME,
+    "api_token",
+    "access_token",
+    "authorization",
+    "access_key_id",
+    "secret_access_key",
+    "encryption_key",
+}
 
 
 def redact_url(url: str) -> str:

@@ -34,6 +34,7 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.event import async_call_later, async_track_time_interval
 from homeassistant.util import dt as dt_util
 
+from .archive import ArchiveWatch
 from .client import (
     Camera,
     CameraOffline,
@@ -57,10 +58,12 @@ from .client import (
     VigilError,
 )
 from .const import (
+    CONF_ARCHIVE_ISSUE_MINUTES,
     CONF_OBJECT_ZONE_SENSORS,
     CONF_OFFLINE_ISSUE_MINUTES,
     CONF_RECORDING_THRESHOLD,
     CONF_ZONE_SENSORS,
+    DEFAULT_ARCHIVE_ISSUE_MINUTES,
     DEFAULT_OBJECT_ZONE_SENSORS,
     DEFAULT_OFFLINE_ISSUE_MINUTES,
     DEFAULT_RECORDING_THRESHOLD,
@@ -183,6 +186,7 @@ class VigilHub:
         self._stopping = False
         self.engine_device_id = ""
         self.snoozes = Snoozes(hass, entry.entry_id, self._notify)
+        self.archive_watch = ArchiveWatch(hass, entry, lambda: self.archive_issue_ms)
 
     @property
     def has_stills_and_live(self) -> bool:
@@ -211,6 +215,10 @@ class VigilHub:
     @property
     def offline_issue_ms(self) -> int:
         return round(float(self.entry.options.get(CONF_OFFLINE_ISSUE_MINUTES, DEFAULT_OFFLINE_ISSUE_MINUTES)) * 60_000)
+
+    @property
+    def archive_issue_ms(self) -> int:
+        return round(float(self.entry.options.get(CONF_ARCHIVE_ISSUE_MINUTES, DEFAULT_ARCHIVE_ISSUE_MINUTES)) * 60_000)
 
     # --- devices ------------------------------------------------------------------------------
 
@@ -317,6 +325,7 @@ class VigilHub:
     async def async_stop(self) -> None:
         self._stopping = True
         await self.snoozes.async_stop()
+        self.archive_watch.stop()
         for cancel in self._timers.values():
             cancel()
         self._timers.clear()
@@ -367,6 +376,7 @@ class VigilHub:
         self.info = info
         self.storage = subscription.storage
         self._sync_storage_warnings(subscription.storage)
+        self.archive_watch.update(subscription.storage.archive, _now_ms())
         previous = self.cameras
         self.cameras = {}
         for camera in subscription.cameras:
@@ -855,4 +865,5 @@ class VigilHub:
         if storage != self.storage:
             self.storage = storage
             self._sync_storage_warnings(storage)
+            self.archive_watch.update(storage.archive, _now_ms())
             self._notify(None)

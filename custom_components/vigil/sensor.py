@@ -1,4 +1,5 @@
-"""Sensors: the engine's storage and retention horizon; a camera's statistics, objects in view and snooze.
+"""Sensors: the engine's storage, retention horizon and off-site archive; a camera's statistics,
+objects in view and snooze.
 
 "People in view" (and vehicles, animals) counts the camera's tracked objects of the group,
 stationary ones included (a parked car is in view); unavailable while object detection is off
@@ -26,7 +27,8 @@ from homeassistant.const import EntityCategory, Platform, UnitOfDataRate, UnitOf
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .client import ms_to_datetime
+from .archive import async_add_archive_entities
+from .client import ArchiveStatus, ms_to_datetime
 from .const import SNOOZE_KEY
 from .entity import (
     VigilCameraEntity,
@@ -85,6 +87,38 @@ ENGINE_SENSORS: tuple[VigilEngineSensorDescription, ...] = (
     ),
 )
 
+
+@dataclass(frozen=True, kw_only=True)
+class VigilArchiveSensorDescription(SensorEntityDescription):
+    value_fn: Callable[[ArchiveStatus], SensorValue]
+
+
+# The off-site archive's queue: in MB, as a backlog is small unless the store fails for long.
+ARCHIVE_SENSORS: tuple[VigilArchiveSensorDescription, ...] = (
+    VigilArchiveSensorDescription(
+        key="archive_backlog",
+        translation_key="archive_backlog",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda archive: archive.backlog_items,
+    ),
+    VigilArchiveSensorDescription(
+        key="archive_backlog_size",
+        translation_key="archive_backlog_size",
+        device_class=SensorDeviceClass.DATA_SIZE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfInformation.BYTES,
+        suggested_unit_of_measurement=UnitOfInformation.MEGABYTES,
+        suggested_display_precision=1,
+        value_fn=lambda archive: archive.backlog_bytes,
+    ),
+    VigilArchiveSensorDescription(
+        key="last_archive_upload",
+        translation_key="last_archive_upload",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda archive: ms_to_datetime(archive.last_success_ms),
+    ),
+)
+
 # Sensors of earlier versions, removed from the registry (see the module's docstring).
 RETIRED_KEYS: tuple[str, ...] = ("last_event",)
 
@@ -123,6 +157,13 @@ async def async_setup_entry(
     hub = entry.runtime_data
     async_remove_retired_entities(hass, entry, Platform.SENSOR, RETIRED_KEYS)
     async_add_entities(VigilEngineSensor(hub, description) for description in ENGINE_SENSORS)
+    async_add_archive_entities(
+        hub,
+        Platform.SENSOR,
+        (description.key for description in ARCHIVE_SENSORS),
+        async_add_entities,
+        lambda: [VigilArchiveSensor(hub, description) for description in ARCHIVE_SENSORS],
+    )
     async_add_camera_entities(
         entry,
         async_add_entities,
@@ -153,6 +194,21 @@ class VigilEngineSensor(VigilEntity, SensorEntity):
     @callback
     def _async_update_attrs(self) -> None:
         self._attr_native_value = self.entity_description.value_fn(self.hub)
+
+
+class VigilArchiveSensor(VigilEntity, SensorEntity):
+    """A figure of the engine's off-site archive (unavailable if the engine no longer has one)."""
+
+    entity_description: VigilArchiveSensorDescription
+
+    @property
+    def available(self) -> bool:
+        return super().available and self.hub.storage.archive is not None
+
+    @callback
+    def _async_update_attrs(self) -> None:
+        if (archive := self.hub.storage.archive) is not None:
+            self._attr_native_value = self.entity_description.value_fn(archive)
 
 
 class VigilCameraSensor(VigilCameraEntity, SensorEntity):

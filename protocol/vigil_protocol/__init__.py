@@ -132,6 +132,7 @@ from .events import (
 from .model import Model, ProtocolError, describe
 from .objects import (
     OBJECTS,
+    ArchiveStatus,
     Camera,
     DaySummary,
     Device,
@@ -171,6 +172,7 @@ __all__ = [
     "SUBSCRIBER_QUEUE",
     "AddCameraArgs",
     "AddedCamera",
+    "ArchiveStatus",
     "AuthMessage",
     "Camera",
     "CameraArgs",

@@ -8,7 +8,8 @@ from typing import Final
 # 2: live HLS, stills of any instant, DaySummary.live (the segment being written counts as footage).
 # 3: object detection: events' labels, top score and objects; the object_* events; the cameras'
 #    detection state and the get/set_object_detection commands; list_events by label and score.
-SCHEMA_VERSION: Final = 3
+# 4: the off-site archive's status: Storage.archive (ArchiveStatus), in get_storage, GET /api/storage and subscribe.
+SCHEMA_VERSION: Final = 4
 MIN_SCHEMA_VERSION: Final = 1
 
 MAX_MESSAGE_BYTES: Final = 64 * 1024  # a client's frame

@@ -273,6 +273,43 @@ class StorageWarning(Model):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ArchiveStatus(Model):
+    """The off-site archive: what waits to be copied, what was copied, and whether the store works.
+
+    Never a credential, the encryption key or an object's key."""
+
+    enabled: bool = field(default=True, metadata=describe("an archive is configured"))
+    backlog_items: int = field(default=0, metadata=describe("segments waiting to be copied"))
+    backlog_bytes: int = field(default=0, metadata=describe("bytes waiting to be copied"))
+    uploaded: int = field(default=0, metadata=describe("segments copied since the engine started"))
+    lost: int = field(
+        default=0, metadata=describe("segments deleted locally before they could be copied, since the engine started")
+    )
+    reachable: bool = field(default=True, metadata=describe("the store works (`false` while it fails as a whole)"))
+    failing_since_ms: int | None = field(
+        default=None, metadata=describe("when the store's current failure began; `null` while it works")
+    )
+    last_success_ms: int | None = field(
+        default=None, metadata=describe("when the last segment was copied (since the engine started)")
+    )
+    last_error: str | None = field(
+        default=None,
+        metadata=describe(
+            "the last error (the store's, or that of a segment it gave up on), as a sentence without credentials; "
+            "`null` once the store works again"
+        ),
+    )
+    error_kind: str | None = field(
+        default=None,
+        metadata=describe(
+            "why the store fails: `unreachable` (no connection, timeouts, server errors), `credentials` (it refuses "
+            "the keys) or `bucket` (the bucket does not exist); `null` while it works or when the engine does not "
+            "say; clients should accept other values"
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Storage(Model):
     """The storage volume and the retention status."""
 
@@ -292,6 +329,10 @@ class Storage(Model):
         metadata=describe(
             "storage warnings in force now (the same as the last `storage_warning` events with `active` true)"
         ),
+    )
+    archive: ArchiveStatus | None = field(
+        default=None,
+        metadata=describe("the off-site archive; `null` when none is configured (and from engines before version 4)"),
     )
 
 
@@ -401,6 +442,7 @@ OBJECTS: Final[dict[str, type[Model]]] = {
         TrackedObject,
         Storage,
         StorageWarning,
+        ArchiveStatus,
         DaySummary,
         Range,
         Gap,

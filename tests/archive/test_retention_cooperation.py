@@ -45,7 +45,7 @@ def _cameras() -> list[dict[str, object]]:
 
 
 def test_footage_waiting_for_the_archive_outlives_its_age(tmp_path: Path) -> None:
-    index, (waiting, copied, before), _ = _setup(tmp_path)
+    index, (waiting, copied, before), recordings = _setup(tmp_path)
     config = parse_config(
         {
             "storage_path": str(tmp_path),
@@ -54,12 +54,15 @@ def test_footage_waiting_for_the_archive_outlives_its_age(tmp_path: Path) -> Non
         }
     )
     RetentionEnforcer(config, index, EngineClock(), StorageStatus()).run_once()
-    assert [segment.id for segment in index.segments("a")] == [waiting]
+    assert [segment.id for segment in index.segments("a") if not segment.archived_only] == [waiting]
+    # The copied one's file is gone, its footage stays (in the archive): an archived-only row.
+    assert [segment.id for segment in index.segments("a") if segment.archived_only] == [copied]
     # Without the option, age decides alone.
     plain = parse_config({"storage_path": str(tmp_path), "cameras": _cameras(), "archive": ARCHIVE})
     RetentionEnforcer(plain, index, EngineClock(), StorageStatus()).run_once()
-    assert index.segments("a") == []
-    assert {copied, before}.isdisjoint({segment.id for segment in index.segments()})
+    assert [(segment.id, segment.archived_only) for segment in index.segments("a")] == [(copied, True)]
+    assert before not in {segment.id for segment in index.segments()}
+    assert not list(recordings.rglob("*.mp4"))
     index.close()
 
 

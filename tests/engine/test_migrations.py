@@ -165,6 +165,33 @@ def test_migration_4_adds_an_empty_archive_queue(old_storage: Path) -> None:
     )
 
 
+def test_migration_5_keeps_every_old_segment_local(old_storage: Path) -> None:
+    """Migration 5 (footage kept only in the archive) marks no old segment archived-only: every
+    one of them has its file on this disk, and retention keeps treating them as before."""
+    db = old_storage / "vigil.db"
+    before = _dump(db)
+    Index.open(db)[0].close()
+    assert _dump(db) == before
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        flags = conn.execute("SELECT archived_only, COUNT(*) FROM segments GROUP BY archived_only").fetchall()
+        recorded = conn.execute("SELECT description FROM migrations WHERE version = 5").fetchone()
+    finally:
+        conn.close()
+    assert flags == [(0, len(before["segments"]))]
+    assert len(before["segments"]) > 0
+    assert recorded is not None
+    assert "archive" in recorded[0]
+    index, _ = Index.open(db)
+    try:
+        segments = index.segments()
+        assert segments
+        assert not any(segment.archived_only for segment in segments)
+        assert index.total_bytes() == sum(segment.bytes for segment in segments)
+    finally:
+        index.close()
+
+
 def test_a_new_index_is_built_by_every_migration_in_order(tmp_path: Path) -> None:
     db = tmp_path / "vigil.db"
     Index.open(db)[0].close()

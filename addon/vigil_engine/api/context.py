@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from vigil_engine.archive.cache import ArchiveCache
 from vigil_engine.recording.fragments import SegmentView
 from vigil_engine.storage.index import Index, SegmentRecord
 
@@ -40,6 +41,7 @@ class ApiContext:
     stills: StillPool = field(default_factory=StillPool)
     _clips: OrderedDict[tuple[object, ...], Clip] = field(default_factory=OrderedDict)
     _reader: IndexReader | None = None
+    _archive_cache: ArchiveCache | None = None
 
     @property
     def index(self) -> Index:
@@ -60,6 +62,8 @@ class ApiContext:
         self.stills.close()
         if self._reader is not None:
             self._reader.close()
+        if self._archive_cache is not None:
+            self._archive_cache.close()
 
     def writing(self, camera_id: str) -> Writing | None:
         """The segment the camera is writing now, up to its newest complete fragment (None if it records nothing)."""
@@ -94,19 +98,40 @@ class ApiContext:
             return None
         return path
 
-    def segment_files(self, camera_id: str, start_ms: int, end_ms: int) -> list[tuple[SegmentRecord, Path]]:
-        """Indexed segments of a camera overlapping ``[start_ms, end_ms)``, oldest first, with their files."""
+    def archived_file(self, segment: SegmentRecord, *, whole: bool = True) -> Path | None:
+        """The local copy of a segment kept only in the archive, fetched if need be (blocking;
+        see ``archive.cache``); None when there is no archive or the object cannot be had.
+        ``whole=False``: a file with only the segment's start (its codecs), for a playlist."""
+        settings = self.engine.config.archive
+        if settings is None or segment.id is None:
+            return None
+        found = self.index.archive_object(segment.id)
+        if found is None:
+            return None
+        if self._archive_cache is None:
+            self._archive_cache = ArchiveCache(settings, self.engine.config.storage_path)
+        return self._archive_cache.file(*found) if whole else self._archive_cache.head(*found)
+
+    def segment_files(
+        self, camera_id: str, start_ms: int, end_ms: int, *, whole: bool = True
+    ) -> list[tuple[SegmentRecord, Path]]:
+        """Indexed segments of a camera overlapping ``[start_ms, end_ms)``, oldest first, with their files
+        (those kept only in the archive fetched into its cache: blocking, call it in a thread;
+        ``whole=False`` fetches only their start, all a playlist reads of them)."""
         found: list[tuple[SegmentRecord, Path]] = []
         for segment in self.index.segments(camera_id, start_ms, end_ms):
-            path = self.segment_path(segment)
+            path = self.archived_file(segment, whole=whole) if segment.archived_only else self.segment_path(segment)
             if path is not None:
                 found.append((segment, path))
         return found
 
     def find_segment(self, camera_id: str, start_ms: int, segment_id: int) -> tuple[SegmentRecord, Path]:
-        for segment, path in self.segment_files(camera_id, start_ms, start_ms + 1):
+        for segment in self.index.segments(camera_id, start_ms, start_ms + 1):
             if segment.id == segment_id and segment.start_ms == start_ms:
-                return segment, path
+                # Only this one is fetched from the archive, if it is kept only there.
+                path = self.archived_file(segment) if segment.archived_only else self.segment_path(segment)
+                if path is not None:
+                    return segment, path
         raise ApiError("no_footage", "no such recording (it may have been deleted by retention)")
 
     async def clip(self, camera_id: str, start_ms: int, end_ms: int) -> Clip:

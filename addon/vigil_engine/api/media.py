@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 from typing import Any
 
@@ -169,7 +170,8 @@ def _signer(request: web.Request, ctx: ApiContext) -> hls.Signer | None:
 async def playlist(request: web.Request) -> web.Response:
     ctx, camera_id = _camera(request)
     start, end = _range(request, hls.MAX_PLAYLIST_MS)
-    files = await asyncio.to_thread(ctx.segment_files, camera_id, start, end)
+    # Footage kept only in the archive: only each segment's start is fetched for the playlist.
+    files = await asyncio.to_thread(functools.partial(ctx.segment_files, camera_id, start, end, whole=False))
     try:
         text = await asyncio.to_thread(hls.playlist, files, start, _signer(request, ctx))
     except LookupError:

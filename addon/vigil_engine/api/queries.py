@@ -49,7 +49,7 @@ def server_info[Info: ServerInfo](ctx: ApiContext, model: type[Info]) -> Info:
 
 async def storage(ctx: ApiContext) -> Storage:
     status = await asyncio.to_thread(ctx.engine.status)
-    return wire.storage(status["storage"])
+    return wire.storage(status["storage"], status.get("archive"))
 
 
 async def list_events(ctx: ApiContext, args: Mapping[str, Any]) -> EventPage:

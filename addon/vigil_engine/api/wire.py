@@ -15,6 +15,7 @@ from typing import Any
 from vigil_engine.events.model import EventRecord
 from vigil_engine.protocol import (
     EVENTS,
+    ArchiveStatus,
     Camera,
     ErrorMessage,
     Event,
@@ -24,6 +25,7 @@ from vigil_engine.protocol import (
     ResultMessage,
     Storage,
 )
+from vigil_engine.redact import redact
 
 from .errors import ApiError
 
@@ -66,9 +68,36 @@ def event(record: EventRecord) -> Event:
     )
 
 
-def storage(status: Mapping[str, Any]) -> Storage:
-    """The storage status from the engine's ``status()["storage"]``."""
-    return Storage.parse(status)
+def storage(status: Mapping[str, Any], archive_state: Mapping[str, Any] | None = None) -> Storage:
+    """The storage status from the engine's ``status()["storage"]``, with its ``status()["archive"]``."""
+    return Storage.parse({**status, "archive": archive(archive_state)})
+
+
+def archive(state: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The archive's status from the uploader's ``state()``; None when no archive is configured.
+
+    Picked field by field, by the protocol's names: the uploader's state also holds the bucket and
+    the key of the object being uploaded, which stay in the engine (the bucket's name can tell
+    whose footage it is, a key which camera and when)."""
+    if not state or not state.get("enabled"):
+        return None
+    return ArchiveStatus(
+        enabled=True,
+        backlog_items=state.get("backlog_items", 0),
+        backlog_bytes=state.get("backlog_bytes", 0),
+        uploaded=state.get("uploaded_items", 0),
+        lost=state.get("lost_items", 0),
+        reachable=state.get("store_reachable", True),
+        failing_since_ms=state.get("failing_since_ms"),
+        last_success_ms=state.get("last_success_ms"),
+        last_error=_redacted(state.get("last_error")),
+        error_kind=state.get("error_kind"),
+    ).to_dict()
+
+
+def _redacted(text: str | None) -> str | None:
+    # The store's messages are redacted where they are made; once more here, as this one leaves the engine.
+    return None if text is None else redact(text)
 
 
 def result_message(message_id: str, result: Model) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import io
 import struct
-from typing import BinaryIO
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -42,6 +42,22 @@ _INFO = b"vigil archive v1"
 
 class DecryptionError(ValueError):
     """The object cannot be decrypted: another key, or the object is damaged or not Vigil's."""
+
+
+class WrongKeyError(DecryptionError):
+    """The object's first chunk opens with no marker: the key is not the one it was encrypted with."""
+
+
+class Source(Protocol):
+    """What ``decrypt_stream`` reads: a file, or an object's body (``store.ObjectReader``)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class Sink(Protocol):
+    """Where ``decrypt_stream`` writes: a file, or one that hashes what it writes (``restore``)."""
+
+    def write(self, data: bytes, /) -> int: ...
 
 
 def header(salt: bytes, chunk_bytes: int = CHUNK_BYTES) -> bytes:
@@ -83,7 +99,7 @@ def _parse_header(data: bytes) -> tuple[int, bytes]:
     return chunk_bytes, data[len(MAGIC) + 4 : HEADER_BYTES]
 
 
-def decrypt_stream(key: bytes, source: BinaryIO, sink: BinaryIO) -> int:
+def decrypt_stream(key: bytes, source: Source, sink: Sink) -> int:
     """Decrypt the object read from ``source`` into ``sink``, a chunk at a time; the plaintext's size.
 
     Raises :class:`DecryptionError` for a wrong key, a damaged or truncated object."""
@@ -117,10 +133,28 @@ def _why_not(cipher: AESGCM, index: int, last: bool, chunk: bytes, head: bytes) 
     else:
         return DecryptionError(f"cannot decrypt: the object is damaged or truncated (it ends after chunk {index})")
     if index == 0:
-        return DecryptionError(
-            "cannot decrypt: the key is not the one it was encrypted with (or the object is damaged)"
-        )
+        return WrongKeyError("cannot decrypt: the key is not the one it was encrypted with (or the object is damaged)")
     return DecryptionError(f"cannot decrypt chunk {index}: the object is damaged or truncated")
+
+
+def first_chunk_range() -> tuple[int, int]:
+    """The bytes (first, last inclusive) of an object that hold its header and first chunk."""
+    return 0, HEADER_BYTES + CHUNK_BYTES + TAG_BYTES - 1
+
+
+def decrypt_first_chunk(key: bytes, data: bytes) -> bytes:
+    """The plaintext of the first chunk, from the object's first bytes (``first_chunk_range``):
+    the start of a segment (its ``ftyp`` and ``moov``) without fetching the rest."""
+    chunk_bytes, salt = _parse_header(data)
+    head = data[:HEADER_BYTES]
+    chunk = data[HEADER_BYTES : HEADER_BYTES + chunk_bytes + TAG_BYTES]
+    cipher = _file_cipher(key, salt)
+    for last in (len(chunk) < chunk_bytes + TAG_BYTES, len(chunk) == chunk_bytes + TAG_BYTES):
+        try:
+            return cipher.decrypt(_nonce(0, last), chunk, head)
+        except InvalidTag:
+            continue
+    raise WrongKeyError("cannot decrypt: the key is not the one it was encrypted with (or the object is damaged)")
 
 
 def decrypt(key: bytes, data: bytes) -> bytes:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -203,6 +204,65 @@ class S3Store:
 
     def delete(self, key: str) -> None:
         self._call("delete_object", Key=key)
+
+    def list_keys(self, prefix: str) -> Iterator[tuple[str, int]]:
+        """(key, size) of every object under ``prefix``, a page (1,000 keys) at a time."""
+        kwargs: dict[str, Any] = {"Prefix": f"{prefix}/" if prefix else ""}
+        while True:
+            answer = self._call("list_objects_v2", **kwargs)
+            for item in answer.get("Contents", []) or []:
+                yield str(item["Key"]), int(item.get("Size") or 0)
+            token = answer.get("NextContinuationToken")
+            if not answer.get("IsTruncated") or not token:
+                return
+            kwargs["ContinuationToken"] = token
+
+    def metadata(self, key: str) -> dict[str, str]:
+        """The object's user metadata (without the ``x-amz-meta-`` prefix)."""
+        answer = self._call("head_object", Key=key)
+        return {str(name).lower(): str(value) for name, value in (answer.get("Metadata") or {}).items()}
+
+    def open(self, key: str, byte_range: tuple[int, int] | None = None) -> ObjectReader:
+        """The object's body (or bytes ``first..last`` inclusive of it), to read as a stream."""
+        kwargs: dict[str, Any] = {"Key": key}
+        if byte_range is not None:
+            kwargs["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
+        answer = self._call("get_object", **kwargs)
+        return ObjectReader(answer["Body"], self.bucket)
+
+
+class ObjectReader:
+    """A response body whose ``read(n)`` returns ``n`` bytes unless the object ends (a socket
+    read may return fewer), and whose connection errors are :class:`StoreError`."""
+
+    def __init__(self, body: Any, bucket: str) -> None:
+        self._body = body
+        self._bucket = bucket
+
+    def __enter__(self) -> ObjectReader:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def read(self, size: int = -1, /) -> bytes:
+        try:
+            if size < 0:
+                return bytes(self._body.read())
+            chunks: list[bytes] = []
+            wanted = size
+            while wanted > 0:
+                chunk = self._body.read(wanted)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                wanted -= len(chunk)
+            return b"".join(chunks)
+        except (BotoCoreError, OSError) as err:
+            raise _translate(err, self._bucket) from None
+
+    def close(self) -> None:
+        self._body.close()
 
 
 def _check_etag(answered: Any, expected: str) -> None:

@@ -86,6 +86,7 @@ class Uploader:
         # What the state reports (read by other threads; each a single assignment).
         self.last_success_ms: int | None = None
         self.last_error: str | None = None
+        self.last_error_kind: str | None = None  # the store's current failure: unreachable, credentials, bucket
         self.uploading: Uploading | None = None
         self.uploaded = 0
         self.uploaded_bytes = 0
@@ -136,8 +137,12 @@ class Uploader:
             "uploaded_bytes": self.uploaded_bytes,
             "lost_items": self.lost,
             "store_reachable": self._outage_since is None,
+            "failing_since_ms": None
+            if (since := self._outage_since) is None
+            else self._now_ms() - int((time.monotonic() - since) * 1000),
             "last_success_ms": self.last_success_ms,
             "last_error": self.last_error,
+            "error_kind": self.last_error_kind,
             "uploading": None
             if uploading is None
             else {
@@ -207,6 +212,7 @@ class Uploader:
     def _store_failed(self, err: StoreError) -> None:
         """The store as a whole failed: pause the queue (backoff), one WARNING per outage."""
         self.last_error = str(err)
+        self.last_error_kind = err.kind
         if self._outage_since is None:
             self._outage_since = time.monotonic()
             level = logging.ERROR if err.kind in {"credentials", "bucket"} else logging.WARNING
@@ -227,6 +233,7 @@ class Uploader:
         )
         self._outage_since = None
         self.last_error = None
+        self.last_error_kind = None
         self._backoff = BACKOFF_FIRST
 
     def _abort_orphans(self) -> None:
@@ -246,6 +253,8 @@ class Uploader:
         while not self._stop.is_set() and (expired := self.queue.expired(before_ms)):
             for segment_id, key in expired:
                 self.store.delete(key)
+                # Footage kept only in the archive is gone now: its row goes with the object.
+                self.queue.index.drop_archived_only(segment_id)
                 self.queue.remove(segment_id)
                 deleted += 1
         if deleted:

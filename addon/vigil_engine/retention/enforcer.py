@@ -11,6 +11,9 @@ Order of deletion, each step only while it is needed:
 With the off-site archive's ``keep_local_until_archived``, step 1 leaves the segments that
 wait in the archive's queue; step 2 does not (the disk must not fill), and deleting footage
 not yet archived is a storage warning (``archive_not_copied``) until the queue is empty.
+A deleted segment the archive has copied keeps its row, marked archived-only: the footage
+is still played (fetched from the store on demand) and no longer counts as bytes on this
+disk; the archive's own retention (``keep_days``) drops the row with the object.
 A segment being written is never in the index, so it can never be chosen. Files are
 deleted before their rows: a crash in between leaves a row without a file, which the
 next reconcile drops, never a file that would resurrect as an orphan.
@@ -272,7 +275,11 @@ class RetentionEnforcer:
             _LOGGER.error("Cannot delete %s: %s", segment.path, err.strerror)
             return 0
         assert segment.id is not None
-        self.index.delete_segment(segment.id)
+        if self.config.archive is not None and self.index.archive_object(segment.id) is not None:
+            # The archive holds it: the footage stays playable from there (see ``api.context``).
+            self.index.keep_archived_only(segment.id)
+        else:
+            self.index.delete_segment(segment.id)
         remove_empty_parents(path, self.config.recordings_path)
         return size
 

@@ -64,6 +64,8 @@ class SegmentRecord:
     frames: int = 0
     recovered: bool = False
     id: int | None = None
+    # The file is gone from this disk (retention) and the off-site archive holds the footage.
+    archived_only: bool = False
 
     @property
     def duration_ms(self) -> int:
@@ -247,7 +249,28 @@ class Index:
         return [_segment(row) for row in rows]
 
     def segment_paths(self) -> dict[str, int]:
-        return {row["path"]: row["id"] for row in self._query("SELECT id, path FROM segments")}
+        """Path → id of the segments whose file is on this disk (not the archived-only ones)."""
+        rows = self._query("SELECT id, path FROM segments WHERE NOT archived_only")
+        return {row["path"]: row["id"] for row in rows}
+
+    def archive_object(self, segment_id: int) -> tuple[str, str] | None:
+        """(object key, SHA-256) of the segment's copy in the off-site archive, if it has one."""
+        rows = self._query(
+            "SELECT object_key, sha256 FROM archive_queue WHERE segment_id = ? AND state = 'done'"
+            " AND object_key IS NOT NULL AND sha256 IS NOT NULL",
+            (segment_id,),
+        )
+        return (str(rows[0]["object_key"]), str(rows[0]["sha256"])) if rows else None
+
+    def keep_archived_only(self, segment_id: int) -> None:
+        """The segment's file was deleted; its footage stays playable from the archive."""
+        with self._tx() as conn:
+            conn.execute("UPDATE segments SET archived_only = 1 WHERE id = ?", (segment_id,))
+
+    def drop_archived_only(self, segment_id: int) -> None:
+        """The archive's copy was deleted: an archived-only segment is gone (a gap like any other)."""
+        with self._tx() as conn:
+            conn.execute("DELETE FROM segments WHERE id = ? AND archived_only", (segment_id,))
 
     def last_segment(self, camera_id: str) -> SegmentRecord | None:
         rows = self._query(
@@ -256,7 +279,7 @@ class Index:
         return _segment(rows[0]) if rows else None
 
     def total_bytes(self) -> int:
-        row = self._query("SELECT COALESCE(SUM(bytes), 0) AS total FROM segments")[0]
+        row = self._query("SELECT COALESCE(SUM(bytes), 0) AS total FROM segments WHERE NOT archived_only")[0]
         return int(row["total"])
 
     def oldest_start(self, camera_id: str | None = None) -> int | None:
@@ -273,7 +296,7 @@ class Index:
         (``keep_unarchived``: nor waits in the off-site archive's queue)."""
         waiting = f" AND NOT {_ARCHIVE_PENDING}" if keep_unarchived else ""
         rows = self._query(
-            f"SELECT * FROM segments s WHERE s.camera_id = :camera AND s.end_ms <= :before"
+            f"SELECT * FROM segments s WHERE s.camera_id = :camera AND s.end_ms <= :before AND NOT s.archived_only"
             f" AND NOT {_PROTECTED}{waiting} ORDER BY s.start_ms LIMIT :limit",
             {"camera": camera_id, "before": before_ms, "now": now_ms, "limit": limit},
         )
@@ -294,7 +317,8 @@ class Index:
         """Globally oldest segments; unprotected (continuous) footage or protected (event) footage."""
         condition = _PROTECTED if protected else f"NOT {_PROTECTED}"
         rows = self._query(
-            f"SELECT * FROM segments s WHERE {condition} ORDER BY s.start_ms, s.id LIMIT :limit",
+            f"SELECT * FROM segments s WHERE NOT s.archived_only AND {condition}"
+            " ORDER BY s.start_ms, s.id LIMIT :limit",
             {"now": now_ms, "limit": limit},
         )
         return [_segment(row) for row in rows]
@@ -327,6 +351,10 @@ class Index:
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._query(f"SELECT * FROM gaps {where} ORDER BY start_ms, id", params)
         return [GapRecord(r["camera_id"], r["start_ms"], r["end_ms"], r["reason"], r["id"]) for r in rows]
+
+    def delete_gap(self, gap_id: int) -> None:
+        with self._tx() as conn:
+            conn.execute("DELETE FROM gaps WHERE id = ?", (gap_id,))
 
     def delete_gaps_before(self, camera_id: str, before_ms: int) -> None:
         with self._tx() as conn:
@@ -572,4 +600,5 @@ def _segment(row: sqlite3.Row) -> SegmentRecord:
         frames=row["frames"],
         recovered=bool(row["recovered"]),
         id=row["id"],
+        archived_only=bool(row["archived_only"]),
     )

@@ -13,7 +13,9 @@ and setting of the old index over, and a downgrade must never damage a newer ind
   journal mode), and the engine does not start.
 * Migration 1 is the schema the engine started with; 2 added run-time camera settings; 3 the
   tracked objects of events (their labels and top score on the event, each object's track in
-  ``event_objects``); 4 the off-site archive's queue (``archive_queue``). An index from before
+  ``event_objects``); 4 the off-site archive's queue (``archive_queue``); 5 marks segments
+  whose file retention deleted but whose copy the archive keeps (``segments.archived_only``:
+  still footage, played from the archive). An index from before
   the table of migrations existed says its version in ``meta`` (1 or 2), or, older still,
   nothing: then it is version 1 if it has the tables of version 1.
 
@@ -171,11 +173,19 @@ CREATE INDEX IF NOT EXISTS archive_queue_due ON archive_queue (state, next_attem
 CREATE INDEX IF NOT EXISTS archive_queue_done ON archive_queue (state, end_ms)
 """
 
+# A segment whose local file retention deleted after the archive had copied it keeps its row,
+# marked archived-only: the footage is still there (in the store), played on demand, and its
+# bytes are no longer on this disk. Remote retention drops the row with the object.
+_V5 = """
+ALTER TABLE segments ADD COLUMN archived_only INTEGER NOT NULL DEFAULT 0
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "cameras, segments, gaps, protected ranges and events", _script(_V1)),
     Migration(2, "settings changed at run time (record mode, motion detection)", _script(_V2)),
     Migration(3, "tracked objects of events: labels, top score and each object's track", _script(_V3)),
     Migration(4, "the off-site archive's queue of segments to upload", _script(_V4)),
+    Migration(5, "segments kept only in the off-site archive", _script(_V5)),
 )
 LATEST = MIGRATIONS[-1].version
 

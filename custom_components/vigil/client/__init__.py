@@ -7,6 +7,7 @@ re-exported here.
 """
 
 from custom_components.vigil.protocol import (
+    ArchiveStatus,
     Camera,
     CameraDetection,
     CameraOffline,
@@ -59,6 +60,7 @@ from .events import EngineEvent, UnknownEvent, parse_event
 __all__ = [
     "DEFAULT_PORT",
     "SCHEMA_VERSION",
+    "ArchiveStatus",
     "Camera",
     "CameraDetection",
     "CameraOffline",

@@ -13,6 +13,7 @@ from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.vigil.const import (
+    CONF_ARCHIVE_ISSUE_MINUTES,
     CONF_LINK_EXPIRY_MINUTES,
     CONF_OBJECT_ZONE_SENSORS,
     CONF_OFFLINE_ISSUE_MINUTES,
@@ -253,6 +254,7 @@ async def test_options(hass: HomeAssistant, engine: EngineRig) -> None:
             CONF_ZONE_SENSORS: False,
             CONF_RECORDING_THRESHOLD: 300.0,
             CONF_OFFLINE_ISSUE_MINUTES: 10.0,
+            CONF_ARCHIVE_ISSUE_MINUTES: 5.0,
             CONF_LINK_EXPIRY_MINUTES: 60.0,
         },
     )
@@ -262,11 +264,13 @@ async def test_options(hass: HomeAssistant, engine: EngineRig) -> None:
         CONF_OBJECT_ZONE_SENSORS: False,  # off unless asked for
         CONF_RECORDING_THRESHOLD: 300,
         CONF_OFFLINE_ISSUE_MINUTES: 10,
+        CONF_ARCHIVE_ISSUE_MINUTES: 5,
         CONF_LINK_EXPIRY_MINUTES: 60,
     }
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.recording_threshold_ms == 300_000
+    assert entry.runtime_data.archive_issue_ms == 300_000
 
 
 async def test_hassio_discovery_without_an_address(hass: HomeAssistant) -> None:
