@@ -3,8 +3,7 @@
 The engine reports what it tracks and what events saw as the model's COCO labels (``person``,
 ``car``, ``dog``...); an ONVIF camera reports groups itself (``person``, ``vehicle``, ``animal``).
 Entities, event types and notification filters are per group: a user asks "a vehicle", not "a
-truck". The groups are the engine's (``vigil_engine/detection/labels.py``; a test checks they
-are the same): the integration must not import the add-on.
+truck". The groups are the engine's, from the shared protocol models (``protocol/labels.py``).
 """
 
 from __future__ import annotations
@@ -12,16 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
+from .protocol.labels import GROUPS
+
 PERSON: Final = "person"
 VEHICLE: Final = "vehicle"
 ANIMAL: Final = "animal"
 
-# In the order entities, event types and lists show them.
-GROUPS: Final[dict[str, frozenset[str]]] = {
-    PERSON: frozenset({"person"}),
-    VEHICLE: frozenset({"bicycle", "car", "motorcycle", "bus", "truck"}),
-    ANIMAL: frozenset({"bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe"}),
-}
+# GROUPS (in the order entities, event types and lists show them) is the engine's, from the protocol.
+__all__ = ["ANIMAL", "GROUPS", "PERSON", "VEHICLE", "group_of", "groups_of"]
 
 
 def group_of(label: str) -> str | None:

@@ -36,6 +36,7 @@ from .const import ATTR_END, ATTR_START, DOMAIN
 from .errors import translate_error, user_error
 from .hub import VigilConfigEntry
 from .labels import GROUPS, groups_of
+from .protocol.labels import COCO_LABELS
 
 SERVICE_SEARCH_EVENTS: Final = "search_events"
 ATTR_CAMERA_ID: Final = "camera_id"
@@ -48,22 +49,6 @@ MAX_LIMIT: Final = 500  # the engine's largest page
 # Questions asked of the engines at once (each takes 32 commands at a time).
 QUERY_CONCURRENCY: Final = 6
 MEDIA_SOURCE_ROOT: Final = f"media-source://{DOMAIN}"
-
-# Every label the engine's model knows (COCO): a filter naming anything else is a typo, told as such.
-COCO_LABELS: Final = frozenset(
-    {
-        "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
-        "traffic light", "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog",
-        "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella",
-        "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard", "sports ball", "kite",
-        "baseball bat", "baseball glove", "skateboard", "surfboard", "tennis racket", "bottle",
-        "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple", "sandwich", "orange",
-        "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch", "potted plant",
-        "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell phone",
-        "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors",
-        "teddy bear", "hair drier", "toothbrush",
-    }
-)  # fmt: skip
 
 
 def event_groups(event: Event) -> list[str]:

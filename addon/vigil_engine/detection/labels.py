@@ -8,30 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-# The order of the model's class scores (YOLOX's COCO_CLASSES): index i is class score i.
-COCO_LABELS: tuple[str, ...] = (
-    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
-    "traffic light", "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog",
-    "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella",
-    "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard", "sports ball", "kite",
-    "baseball bat", "baseball glove", "skateboard", "surfboard", "tennis racket", "bottle",
-    "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple", "sandwich", "orange",
-    "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch", "potted plant",
-    "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell phone",
-    "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors",
-    "teddy bear", "hair drier", "toothbrush",
-)  # fmt: skip
+# The model's class names and the groups live with the protocol: the integration reads the same.
+from vigil_engine.protocol.labels import COCO_LABELS, GROUPS
 
-GROUPS: dict[str, frozenset[str]] = {
-    "person": frozenset({"person"}),
-    # What drives or is ridden up to a house. Trains, boats and aircraft are left out: a
-    # doorway or driveway camera sees them only far away, where they are not an event.
-    "vehicle": frozenset({"bicycle", "car", "motorcycle", "bus", "truck"}),
-    # Every COCO animal, the exotic ones too: the model has no fox, deer or hedgehog and
-    # names them after the nearest class it knows (dog, sheep, horse, bear...), so an
-    # "elephant" at night is still an animal in the garden.
-    "animal": frozenset({"bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe"}),
-}
+__all__ = ["COCO_LABELS", "GROUPS", "UnknownLabelError", "group_of", "resolve_labels"]
 
 
 class UnknownLabelError(ValueError):
