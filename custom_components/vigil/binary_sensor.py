@@ -20,7 +20,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .archive import async_add_archive_entities, is_failing
-from .entity import VigilCameraEntity, VigilEntity, VigilLiveEntity
+from .entity import VigilCameraEntity, VigilEntity, VigilLiveEntity, VigilObjectEntity
 from .hub import VigilConfigEntry, VigilHub
 from .labels import GROUPS
 
@@ -183,7 +183,7 @@ class VigilZoneMotionSensor(VigilLiveEntity, BinarySensorEntity):
             self._attr_is_on = self.zone in self.camera.zones_active
 
 
-class VigilObjectSensor(VigilLiveEntity, BinarySensorEntity):
+class VigilObjectSensor(VigilObjectEntity, BinarySensorEntity):
     """An object of one label group (person, vehicle, animal) moves in view of the camera."""
 
     _attr_device_class = BinarySensorDeviceClass.OCCUPANCY
@@ -192,17 +192,14 @@ class VigilObjectSensor(VigilLiveEntity, BinarySensorEntity):
         self, hub: VigilHub, camera_id: str, group: str, description: BinarySensorEntityDescription | None = None
     ) -> None:
         key = f"{group}_detected"
-        super().__init__(hub, camera_id, description or BinarySensorEntityDescription(key=key, translation_key=key))
-        self.label_group = group
-
-    @property
-    def available(self) -> bool:
-        return super().available and self.state_of_camera.detecting
+        super().__init__(
+            hub, camera_id, group, description or BinarySensorEntityDescription(key=key, translation_key=key)
+        )
 
     @callback
     def _async_update_attrs(self) -> None:
         if self.camera_id in self.hub.cameras:
-            self._attr_is_on = bool(self.state_of_camera.objects_of(self.label_group, moving_only=True))
+            self._attr_is_on = bool(self.objects_in_view(moving_only=True))
 
 
 class VigilZoneObjectSensor(VigilObjectSensor):
@@ -219,7 +216,7 @@ class VigilZoneObjectSensor(VigilObjectSensor):
     @callback
     def _async_update_attrs(self) -> None:
         if self.camera_id in self.hub.cameras:
-            moving = self.state_of_camera.objects_of(self.label_group, moving_only=True)
+            moving = self.objects_in_view(moving_only=True)
             self._attr_is_on = any(self.zone in tracked.current_zones for tracked in moving)
 
 

@@ -1,4 +1,5 @@
-"""Base entities: one for the engine device, one for a camera device."""
+"""Base entities: one for the engine device, one for a camera device, one for what a camera's
+detector sees of one label group (person, vehicle, animal) now."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from .client import Camera, VigilError
 from .errors import translate_error
 from .hub import CameraState, VigilConfigEntry, VigilHub
 from .labels import GROUPS
+from .protocol import TrackedObject
 
 
 class VigilEntity(Entity):
@@ -93,6 +95,27 @@ class VigilLiveEntity(VigilCameraEntity):
     @property
     def available(self) -> bool:
         return super().available and self.camera.online
+
+
+class VigilObjectEntity(VigilLiveEntity):
+    """What the camera's detector sees of one label group now ("Person detected", "People in view").
+
+    Unavailable while the camera is offline and while object detection is off or cannot work
+    (no model): then "off" or "0" would say "none there" without anyone having looked.
+    The entity of the group's latest picture is not one: that picture stays true when detection stops.
+    """
+
+    def __init__(self, hub: VigilHub, camera_id: str, group: str, description: EntityDescription) -> None:
+        super().__init__(hub, camera_id, description)
+        self.label_group = group
+
+    @property
+    def available(self) -> bool:
+        return super().available and self.state_of_camera.detecting
+
+    def objects_in_view(self, *, moving_only: bool = False) -> list[TrackedObject]:
+        """The camera's tracked objects of the group (``moving_only``: not the stationary ones)."""
+        return self.state_of_camera.objects_of(self.label_group, moving_only=moving_only)
 
 
 @callback

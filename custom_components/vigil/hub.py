@@ -141,6 +141,16 @@ class CameraState:
         return True
 
 
+def _with_detection(ours: Camera, fresh: Camera) -> Camera:
+    """The engine's detector state (is it on, does it work) on our camera."""
+    return replace(ours, detection=fresh.detection)
+
+
+def _with_identity(ours: Camera, fresh: Camera) -> Camera:
+    """What an ONVIF camera told of itself (device information, PTZ) on our camera."""
+    return replace(ours, device=fresh.device, ptz=fresh.ptz)
+
+
 @callback
 def schema_issue(hass: HomeAssistant, entry: ConfigEntry, err: SchemaVersionMismatch) -> None:
     """Raise the repair issue for an engine that speaks another schema version."""
@@ -485,15 +495,8 @@ class VigilHub:
             )
 
     async def _async_refresh_detection(self, camera_id: str) -> None:
-        try:
-            fresh = await self.client.get_camera(camera_id)
-        except VigilError as err:
-            LOGGER.debug("Cannot refresh camera %s: %s", camera_id, err)
-            return
-        state = self.cameras.get(camera_id)
-        if state is not None and fresh.detection != state.camera.detection:
-            state.camera = replace(state.camera, detection=fresh.detection)
-            self._notify(camera_id)
+        """Whether the detector works, from the engine (it pushes no event for it)."""
+        await self._async_refresh_from_engine(camera_id, _with_detection)
 
     @callback
     def _on_settings(self, camera_id: str, mode: RecordMode, motion: bool, objects: bool) -> None:
@@ -558,16 +561,32 @@ class VigilHub:
             listener(list(self.cameras))  # platforms that depend on it (PTZ presets) look again
 
     async def _async_refresh_camera(self, camera_id: str) -> None:
+        """An ONVIF camera's device information and PTZ, from the engine, once its streams are found."""
+        await self._async_refresh_from_engine(camera_id, _with_identity, self._camera_identity_changed)
+
+    async def _async_refresh_from_engine(
+        self,
+        camera_id: str,
+        take: Callable[[Camera, Camera], Camera],
+        on_change: Callable[[str], None] | None = None,
+    ) -> None:
+        """Fetch the camera from the engine and take part of it: ``take(ours, fresh)`` says which part.
+
+        Only a change is applied: then ``on_change(camera_id)`` runs first (the device registry,
+        platforms that depend on it), and the camera's entities are called back. A camera removed
+        meanwhile is left alone; an engine that does not answer leaves ours as it is.
+        """
         try:
             fresh = await self.client.get_camera(camera_id)
         except VigilError as err:
             LOGGER.debug("Cannot refresh camera %s: %s", camera_id, err)
             return
         state = self.cameras.get(camera_id)
-        if state is None or (fresh.device, fresh.ptz) == (state.camera.device, state.camera.ptz):
+        if state is None or (updated := take(state.camera, fresh)) == state.camera:
             return
-        state.camera = replace(state.camera, device=fresh.device, ptz=fresh.ptz)
-        self._camera_identity_changed(camera_id)
+        state.camera = updated
+        if on_change is not None:
+            on_change(camera_id)
         self._notify(camera_id)
 
     @callback

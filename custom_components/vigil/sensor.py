@@ -33,7 +33,7 @@ from .const import SNOOZE_KEY
 from .entity import (
     VigilCameraEntity,
     VigilEntity,
-    VigilLiveEntity,
+    VigilObjectEntity,
     async_add_camera_entities,
     async_add_group_entities,
     async_remove_retired_entities,
@@ -222,24 +222,19 @@ class VigilCameraSensor(VigilCameraEntity, SensorEntity):
             self._attr_native_value = self.entity_description.value_fn(self.hub, self.camera_id)
 
 
-class VigilObjectCountSensor(VigilLiveEntity, SensorEntity):
-    """How many objects of one label group the camera tracks now."""
+class VigilObjectCountSensor(VigilObjectEntity, SensorEntity):
+    """How many objects of one label group the camera tracks now (stationary ones too)."""
 
     _attr_state_class = SensorStateClass.MEASUREMENT
 
     def __init__(self, hub: VigilHub, camera_id: str, group: str) -> None:
         key = object_count_key(group)
-        super().__init__(hub, camera_id, SensorEntityDescription(key=key, translation_key=key))
-        self.label_group = group
-
-    @property
-    def available(self) -> bool:
-        return super().available and self.state_of_camera.detecting
+        super().__init__(hub, camera_id, group, SensorEntityDescription(key=key, translation_key=key))
 
     @callback
     def _async_update_attrs(self) -> None:
         if self.camera_id in self.hub.cameras:
-            self._attr_native_value = len(self.state_of_camera.objects_of(self.label_group))
+            self._attr_native_value = len(self.objects_in_view())
 
 
 SNOOZE = SensorEntityDescription(key=SNOOZE_KEY, translation_key=SNOOZE_KEY, device_class=SensorDeviceClass.TIMESTAMP)
