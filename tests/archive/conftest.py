@@ -1,4 +1,11 @@
-"""Archive test fixtures: a real SeaweedFS S3 store on loopback, and a bucket per test."""
+"""Archive test fixtures: real S3 stores on loopback, and a bucket per test.
+
+SeaweedFS is the store of every archive test. The store-level tests (the uploader's) take
+``store`` and ``store_bucket`` instead, and so run once against SeaweedFS and once against
+moto (``moto_server``): two independent implementations of S3, so that a dialect of one does
+not pass for S3. The engine-process tests stay on SeaweedFS alone (each engine run costs
+seconds, and what they add is the engine, not the store).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.archive.moto_server import MotoServer, S3TestStore
 from tests.archive.seaweedfs import SeaweedFS
 from tests.engine.conftest import enable_loopback_sockets, engine_factory  # noqa: F401 - fixtures
 from tests.support.outside_hass import verify_cleanup  # noqa: F401 - replaces Home Assistant's check
@@ -30,6 +38,24 @@ def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
     store.stop()
 
 
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """One moto server for the tests of a module (each test takes its own bucket)."""
+    enable_loopback_sockets()
+    server = MotoServer(tmp_path_factory.mktemp("moto"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module", params=["seaweedfs", "moto"])
+def store(request: pytest.FixtureRequest) -> S3TestStore:
+    """Each S3 implementation in turn (module scope: pytest runs a module's tests store by store,
+    so each server starts once per module; the SeaweedFS one is the module's ``seaweedfs``)."""
+    found: S3TestStore = request.getfixturevalue(request.param)
+    return found
+
+
 @pytest.fixture
 def own_seaweedfs(tmp_path: Path) -> Iterator[SeaweedFS]:
     """A store of the test's own, for a test that stops and starts it."""
@@ -42,3 +68,8 @@ def own_seaweedfs(tmp_path: Path) -> Iterator[SeaweedFS]:
 @pytest.fixture
 def bucket(seaweedfs: SeaweedFS) -> str:
     return seaweedfs.make_bucket(f"vigil-test-{next(_BUCKETS)}")
+
+
+@pytest.fixture
+def store_bucket(store: S3TestStore) -> str:
+    return store.make_bucket(f"vigil-test-{next(_BUCKETS)}")
