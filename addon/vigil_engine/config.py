@@ -620,6 +620,8 @@ _ARCHIVE = vol.Schema(
         vol.Optional("max_mbps"): _nullable(vol.All(vol.Coerce(float), vol.Range(min=0.1, max=100000))),
         vol.Optional("encryption_key"): _encryption_key,
         vol.Optional("keep_local_until_archived", default=False): bool,
+        # Playback of footage only the archive holds goes through a local cache of this size (MB).
+        vol.Optional("cache_mb", default=512): vol.All(vol.Coerce(int), vol.Range(min=64, max=1_000_000)),
         vol.Optional("part_size", default="8MiB"): _size,
         vol.Optional("multipart_threshold", default="8MiB"): _size,
     },
@@ -663,6 +665,7 @@ def _archive_settings(raw: dict[str, Any]) -> ArchiveSettings | None:
         max_mbps=raw.get("max_mbps"),
         encryption_key=key,
         keep_local_until_archived=raw["keep_local_until_archived"],
+        cache_bytes=raw["cache_mb"] * 1_000_000,
         part_size=raw["part_size"].bytes,
         multipart_threshold=raw["multipart_threshold"].bytes,
     )

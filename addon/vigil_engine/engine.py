@@ -129,6 +129,7 @@ class Engine:
         # Before the index is opened: another engine, or an ``archive restore``, may be using it.
         await asyncio.to_thread(self._storage_lock.acquire)
         index, rebuilt_from = await asyncio.to_thread(Index.open, cfg.db_path)
+        index.archived_only_playable = cfg.archive is not None
         self.index = index
         self.instance_id = await asyncio.to_thread(index.instance_id)
         self.reconcile_report = await asyncio.to_thread(reconcile, index, cfg.recordings_path, rebuilt_from)

@@ -71,6 +71,11 @@ def test_a_complete_section_and_its_defaults() -> None:
     )
     assert (archive.keep_days, archive.max_mbps, archive.keep_local_until_archived) == (None, None, False)
     assert (archive.part_size, archive.multipart_threshold) == (8 * MIB, 8 * MIB)
+    assert archive.cache_bytes == 512_000_000
+    bigger = parse_config({"archive": _archive(cache_mb=2048)}).archive
+    assert bigger is not None
+    assert bigger.cache_bytes == 2_048_000_000
+    assert any("archive.cache_mb" in error for error in _errors({"archive": _archive(cache_mb=10)}))
     assert archive.encryption_key == KEY
     assert [cam.archive for cam in config.cameras] == ["all", "off", None]
     # A hex key is the same key.

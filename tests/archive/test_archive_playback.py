@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -187,6 +188,31 @@ def test_a_range_with_no_footage_anywhere_is_still_a_gap(scenario: Scenario) -> 
         status, body = _get(scenario.port, f"/api/cameras/yard/{path}?{before}")
         assert status == 404, body[:300]
         assert b"no_footage" in body
+
+
+def test_without_the_archive_its_footage_is_not_offered_and_its_rows_stay(scenario: Scenario) -> None:
+    """The archive switched off: what only it holds cannot play, so the timeline shows nothing
+    there and a clip is ``no_footage`` (not a player that never starts); the rows stay for when
+    it is switched on again."""
+    engine = scenario.engine
+    engine.stop()
+    engine.config.pop("archive")
+    engine.start()
+    engine.wait_for(lambda: _api_answers(scenario.port), 30, "the API")
+    start, end = scenario.clip_range
+    status, body = _get(scenario.port, f"/api/cameras/yard/clip.mp4?start_ms={start}&end_ms={end}")
+    assert status == 404, body[:300]
+    assert b"no_footage" in body
+    day = datetime.fromtimestamp(start / 1000, tz=UTC).date().isoformat()
+    status, body = _get(scenario.port, f"/api/cameras/yard/summary?date={day}&time_zone=UTC")
+    assert status == 200, body[:300]
+    assert b"no_footage" not in body
+    summary = json.loads(body)["summary"]
+    assert (summary["recorded_ms"], summary["recorded"]) == (0, []), summary
+    rows = {row["id"]: dict(row) for row in engine.segments("yard")}
+    assert all(rows[segment["id"]]["archived_only"] == 1 for segment in scenario.segments)
+    engine.stop()
+    engine.config["archive"] = scenario.archive
 
 
 def test_remote_retention_drops_the_archived_only_rows_with_the_objects(scenario: Scenario) -> None:

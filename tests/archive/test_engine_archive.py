@@ -2,7 +2,7 @@
 
 One engine records one test camera as two cameras: ``all_copy`` (its ``archive: all``
 overrides the archive's ``copy: events``) and ``events_copy`` (the archive's default: only
-what an event protects). While it records, the store is stopped for a while: the queue
+what an event protects). While it records, the store is stopped for 60 s: the queue
 grows, recording goes on without a gap, and when the store is back the queue drains with
 every segment copied exactly once.
 """
@@ -31,7 +31,7 @@ from vigil_engine.storage.index import Index, SegmentRecord
 
 BUCKET = "footage"
 MOTION_START_S, MOTION_END_S = 8.0, 11.0
-OUTAGE_S = 15.0
+OUTAGE_S = 60.0  # the issue's outage: a minute of footage waits, the backoff reaches its 60 s cap
 
 
 class _Records(logging.Handler):
@@ -100,7 +100,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         scenario.during_outage = run.engine.archive_state()
         store.start()
         # Caught up: nothing waits, and every all_copy segment indexed so far is in the store.
-        wait_until(lambda: _caught_up(scenario), 60, "the archive to catch up")
+        # The uploader tries again on its backoff (…, 32 s, 60 s): the store is found within a minute.
+        wait_until(lambda: _caught_up(scenario), 90, "the archive to catch up")
         scenario.segments = {cam: _index(run).segments(cam) for cam in ("all_copy", "events_copy")}
         yield scenario
     finally:
@@ -123,8 +124,8 @@ def test_the_queue_grows_while_the_store_is_down_and_one_warning_says_so(scenari
     during = scenario.during_outage
     assert during["enabled"] is True
     assert during["store_reachable"] is False
-    # ~7 segments of all_copy alone were closed during the outage.
-    assert during["backlog_items"] >= 4, during
+    # ~30 segments of all_copy alone (2 s each) were closed during the outage.
+    assert during["backlog_items"] >= 20, during
     assert during["backlog_bytes"] > 0
     assert "cannot reach the store" in during["last_error"]
     warnings = [m for m in scenario.log.archive(logging.WARNING) if m.startswith("Archive:")]
@@ -140,7 +141,7 @@ def test_the_queue_grows_while_the_store_is_down_and_one_warning_says_so(scenari
 
 def test_recording_has_no_gap_while_the_store_is_down(scenario: Scenario) -> None:
     segments = scenario.segments["all_copy"]
-    assert len(segments) >= 15
+    assert len(segments) >= 30  # the outage alone is 30 segments of 2 s
     assert _index(scenario.run).gaps("all_copy") == []
     assert all(b.start_ms - a.end_ms <= 1 for a, b in itertools.pairwise(segments))
 

@@ -55,7 +55,7 @@ class ApiContext:
         """The API's own read connection to the index (see ``reads``)."""
         index = self.index
         if self._reader is None or self._reader.path != index.path:
-            self._reader = IndexReader(index.path)
+            self._reader = IndexReader(index.path, archived_only=index.archived_only_playable)
         return self._reader
 
     def close(self) -> None:

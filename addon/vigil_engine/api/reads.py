@@ -22,8 +22,10 @@ _BEFORE = 4
 class IndexReader:
     """Read-only queries of the index database at ``path`` (thread-safe; the connection opens on first use)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, archived_only: bool = True) -> None:
         self.path = path
+        # Whether footage kept only in the archive counts (``Index.archived_only_playable``).
+        self._only_local = "" if archived_only else " AND NOT archived_only"
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
 
@@ -39,13 +41,13 @@ class IndexReader:
         with self._lock:
             conn = self._connection()
             before = conn.execute(
-                "SELECT start_ms, end_ms FROM segments WHERE camera_id = ? AND start_ms < ?"
+                f"SELECT start_ms, end_ms FROM segments WHERE camera_id = ? AND start_ms < ?{self._only_local}"
                 " ORDER BY start_ms DESC LIMIT ?",
                 (camera_id, start_ms, _BEFORE),
             ).fetchall()
             within = conn.execute(
                 "SELECT start_ms, end_ms FROM segments WHERE camera_id = ? AND start_ms >= ? AND start_ms < ?"
-                " ORDER BY start_ms",
+                f"{self._only_local} ORDER BY start_ms",
                 (camera_id, start_ms, end_ms),
             ).fetchall()
         reaching = sorted((a, b) for a, b in before if b > start_ms)
@@ -68,7 +70,9 @@ class IndexReader:
     def first_footage(self, camera_id: str) -> int | None:
         """The start of the camera's oldest indexed footage."""
         with self._lock:
-            row = self._connection().execute("SELECT MIN(start_ms) FROM segments WHERE camera_id = ?", (camera_id,))
+            row = self._connection().execute(
+                f"SELECT MIN(start_ms) FROM segments WHERE camera_id = ?{self._only_local}", (camera_id,)
+            )
             value = row.fetchone()[0]
         return int(value) if value is not None else None
 

@@ -124,7 +124,7 @@ def day_summary(
     """The camera's day. ``writing``: the segment being written, if the camera records now;
     ``reader``: the API's read connection (without one, a connection is opened for this call)."""
     own_reader = reader is None
-    reads = IndexReader(index.path) if reader is None else reader
+    reads = IndexReader(index.path, archived_only=index.archived_only_playable) if reader is None else reader
     try:
         start, end = day_bounds(day, zone)
         spans = reads.spans(camera_id, start, end)

@@ -31,6 +31,7 @@ FAILED = "failed"  # gave up after too many attempts (the log and the state say 
 
 _FROM = "archive_from_segment_id"  # segments after this one may be archived
 _SCANNED = "archive_scanned_segment_id"  # segments up to this one were considered for 'all'
+_LAST_DONE = "archive_last_done_ms"  # when the newest copy was confirmed (the status after a restart)
 # How far back a pass looks for events whose footage may still need queueing (pre-capture is at
 # most two minutes; an event's range grows while it runs). At start, every event is looked at.
 RECENT_EVENTS_MS = 3_600_000
@@ -159,9 +160,17 @@ class ArchiveQueue:
         self._update(segment_id, upload_id=None, parts="[]", bytes_sent=0)
 
     def done(self, segment_id: int, key: str, sha256: str, now_ms: int) -> None:
-        self._update(
-            segment_id, state=DONE, object_key=key, sha256=sha256, done_ms=now_ms, upload_id=None, last_error=None
-        )
+        with self.index.transaction() as conn:
+            conn.execute(
+                "UPDATE archive_queue SET state = ?, object_key = ?, sha256 = ?, done_ms = ?, upload_id = NULL,"
+                " last_error = NULL WHERE segment_id = ?",
+                (DONE, key, sha256, now_ms, segment_id),
+            )
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_LAST_DONE, str(now_ms)))
+
+    def last_done_ms(self) -> int | None:
+        """When the newest copy was confirmed by the store (kept across restarts)."""
+        return self._meta(_LAST_DONE)
 
     def gone(self, segment_id: int) -> None:
         self._update(segment_id, state=GONE, upload_id=None)
@@ -174,6 +183,15 @@ class ArchiveQueue:
             last_error=error,
             state=FAILED if give_up else PENDING,
         )
+
+    def upload_of(self, segment_id: int) -> tuple[str, str] | None:
+        """(object key, upload id) of the segment's multipart upload in progress, if any."""
+        rows = self.index.query(
+            "SELECT object_key, upload_id FROM archive_queue WHERE segment_id = ?"
+            " AND upload_id IS NOT NULL AND object_key IS NOT NULL",
+            (segment_id,),
+        )
+        return (str(rows[0]["object_key"]), str(rows[0]["upload_id"])) if rows else None
 
     def upload_ids(self) -> set[str]:
         rows = self.index.query("SELECT upload_id FROM archive_queue WHERE upload_id IS NOT NULL")

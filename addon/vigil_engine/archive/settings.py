@@ -41,8 +41,8 @@ class ArchiveSettings:
     # Objects larger than this go up as multipart uploads of ``part_size`` parts.
     multipart_threshold: int = DEFAULT_PART_SIZE
     part_size: int = DEFAULT_PART_SIZE
-    # Playback of footage kept only in the archive: the local cache's size (``archive.cache``).
-    cache_bytes: int = 512 * MIB
+    # Playback of footage kept only in the archive: the local cache's size (``archive.cache_mb``).
+    cache_bytes: int = 512_000_000
     # Seconds: connecting to the store, and waiting for its answer.
     connect_timeout: float = 5.0
     read_timeout: float = 30.0

@@ -31,6 +31,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,8 @@ BACKOFF_FIRST = 1.0
 BACKOFF_CAP = 60.0
 SCAN_INTERVAL = 2.0  # seconds between queueing passes when nothing wakes the thread
 RETENTION_INTERVAL = 3600.0  # remote retention pass
+SWEEP_INTERVAL = 3600.0  # looking for stale multipart uploads while running
+STALE_UPLOAD = timedelta(days=1)  # an unfinished upload nobody resumes, older than this, is aborted
 STOP_WAIT = 3.0
 LOST_LOG_INTERVAL = 600.0
 
@@ -80,6 +83,8 @@ class Uploader:
         self._now_ms = clock_ms or (lambda: int(time.time() * 1000))
         self.store = S3Store(settings)
         self._limit = RateLimit(settings.max_mbps)
+        # The one body buffer (a part, or an object sent whole), reused by every request.
+        self._buffer = memoryview(bytearray(max(settings.part_size, settings.multipart_threshold)))
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="archive-uploader", daemon=True)
@@ -96,13 +101,14 @@ class Uploader:
         self._outage_since: float | None = None
         self._backoff = BACKOFF_FIRST
         self._store_retry_at = 0.0
-        self._cleaned_up = False
+        self._next_sweep = 0.0  # the first pass (at start) aborts every upload nobody resumes
         self._scanned_all_events = False
         self._next_retention = 0.0
 
     # --- life cycle ---
     def start(self) -> None:
         self.queue.begin()
+        self.last_success_ms = self.queue.last_done_ms()
         self._thread.start()
 
     def wake(self) -> None:
@@ -190,9 +196,9 @@ class Uploader:
     def _work_once(self) -> bool:
         """One step: housekeeping or one segment. False when there was nothing to do."""
         try:
-            if not self._cleaned_up:
-                self._abort_orphans()
-                self._cleaned_up = True
+            if time.monotonic() >= self._next_sweep:
+                self._abort_orphans(first=self._next_sweep == 0.0)
+                self._next_sweep = time.monotonic() + SWEEP_INTERVAL
             if self.settings.keep_days is not None and time.monotonic() >= self._next_retention:
                 self._expire_remote(self._now_ms() - int(self.settings.keep_days * 86_400_000))
                 self._next_retention = time.monotonic() + RETENTION_INTERVAL
@@ -236,16 +242,34 @@ class Uploader:
         self.last_error_kind = None
         self._backoff = BACKOFF_FIRST
 
-    def _abort_orphans(self) -> None:
-        """Abort the multipart uploads under the prefix that the queue is not resuming."""
+    def _abort_orphans(self, *, first: bool) -> None:
+        """Abort the multipart uploads under the prefix that the queue is not resuming: at start
+        all of them (left by a crash the index does not remember, or by an index restored from a
+        backup), later those older than :data:`STALE_UPLOAD` (a store that kept an upload its
+        abort did not reach). Parts of unfinished uploads are billed like objects and invisible."""
         known = self.queue.upload_ids()
+        stale_before = datetime.now(UTC) - STALE_UPLOAD
         orphans = [
-            upload for upload in self.store.pending_uploads(self.settings.prefix) if upload.upload_id not in known
+            upload
+            for upload in self.store.pending_uploads(self.settings.prefix)
+            if upload.upload_id not in known and (first or upload.initiated is None or upload.initiated < stale_before)
         ]
         for upload in orphans:
             self.store.abort(upload.key, upload.upload_id)
         if orphans:
             _LOGGER.info("Archive: aborted %d unfinished multipart uploads nobody resumes", len(orphans))
+
+    def _abort_upload(self, item: QueueItem) -> None:
+        """Give up the item's multipart upload in the store (its parts cost storage): an upload
+        the store lost already is fine; one the store cannot abort now is swept later as stale."""
+        upload = self.queue.upload_of(item.segment_id)
+        if upload is None:
+            return
+        try:
+            self.store.abort(*upload)
+        except StoreError as err:
+            _LOGGER.debug("Archive: could not abort the upload of %s yet: %s", upload[0], err)
+        self.queue.forget_upload(item.segment_id)
 
     def _expire_remote(self, before_ms: int) -> None:
         """Remote retention: delete archived objects whose footage ended before ``before_ms``."""
@@ -264,6 +288,7 @@ class Uploader:
     def _upload_item(self, item: QueueItem) -> None:
         path = self.recordings / item.path
         if not path.is_file():
+            self._abort_upload(item)
             self.queue.gone(item.segment_id)
             self._lost_one(item)
             return
@@ -286,13 +311,19 @@ class Uploader:
             body = EncryptedBody(path, settings.encryption_key, salt)
         else:
             body = PlainBody(path)
-        sha256 = _sha256(path)
+        single = body.size <= settings.multipart_threshold
+        # A plain object sent in one request is the file's bytes: read once, hashed twice (SHA-256
+        # for the metadata, MD5 for the store). Otherwise the metadata's hash is a pass of its own.
+        # (The hash's own pass reads through the buffer too: it comes before the body's bytes.)
+        plain_single = single and not encrypted
+        sha256 = "" if plain_single else self._sha256(path)
+        data = self._read(body, 0, body.size) if single else memoryview(b"")
+        sha256 = sha256 or hashlib.sha256(data).hexdigest()
         metadata = object_metadata(item.camera_id, item.start_ms, item.end_ms, sha256, encrypted=encrypted)
         ctype = content_type(encrypted=encrypted)
         self.uploading = Uploading(item.camera_id, key, body.size)
         try:
-            if body.size <= settings.multipart_threshold:
-                data = body.read(0, body.size)
+            if single:
                 self.store.put(key, self._body(data), md5_base64(data), metadata, ctype)
             else:
                 self._multipart(item, key, body, metadata, ctype)
@@ -303,10 +334,11 @@ class Uploader:
             return
         finally:
             self.uploading = None
-        self.queue.done(item.segment_id, key, sha256, self._now_ms())
+        now = self._now_ms()
+        self.queue.done(item.segment_id, key, sha256, now)
         self.uploaded += 1
         self.uploaded_bytes += body.size
-        self.last_success_ms = self._now_ms()
+        self.last_success_ms = now
 
     def _lost_one(self, item: QueueItem) -> None:
         """A segment was deleted locally before it could be copied: counted, and logged at most
@@ -322,8 +354,21 @@ class Uploader:
             )
             self._lost_logged_at, self._lost_unlogged = now, 0
 
-    def _body(self, data: bytes) -> ThrottledBody:
+    def _body(self, data: memoryview) -> ThrottledBody:
         return ThrottledBody(data, self._limit, self._stop)
+
+    def _read(self, body: ObjectBody, offset: int, length: int) -> memoryview:
+        """Bytes of ``body`` in the uploader's buffer: valid until the next read."""
+        buffer = self._buffer[:length]
+        return buffer[: body.read_into(offset, buffer)]
+
+    def _sha256(self, path: Path) -> str:
+        """The SHA-256 of a segment file, read through the uploader's buffer."""
+        digest = hashlib.sha256()
+        with path.open("rb") as file:
+            while got := file.readinto(self._buffer):
+                digest.update(self._buffer[:got])
+        return digest.hexdigest()
 
     def _multipart(self, item: QueueItem, key: str, body: ObjectBody, metadata: dict[str, str], ctype: str) -> None:
         part_size = self.settings.part_size
@@ -343,7 +388,8 @@ class Uploader:
                 # (a part the store took just before a SIGKILL, never committed here, counts too).
                 # Compared with the bytes as they are now: a part of another key or salt does not count.
                 for number, etag in held.items():
-                    if 1 <= number <= count and etag == md5_base64(body.read((number - 1) * part_size, part_size))[0]:
+                    held_part = self._read(body, (number - 1) * part_size, part_size) if 1 <= number <= count else None
+                    if held_part is not None and etag == md5_base64(held_part)[0]:
                         parts[number] = etag
                 if parts != item.parts:
                     self.queue.set_parts(item.segment_id, parts, _sent(parts, body.size, part_size))
@@ -354,7 +400,7 @@ class Uploader:
         for number in range(1, count + 1):
             if number in parts:
                 continue
-            data = body.read((number - 1) * part_size, part_size)
+            data = self._read(body, (number - 1) * part_size, part_size)
             try:
                 parts[number] = self.store.upload_part(key, upload_id, number, self._body(data), md5_base64(data))
             except StoreError as err:
@@ -373,23 +419,12 @@ class Uploader:
         message = redact(str(err))
         self.queue.retry_later(item.segment_id, attempts, self._now_ms() + int(delay * 1000), message, give_up=give_up)
         if give_up:
+            self._abort_upload(item)
             self.last_error = f"{item.path}: {message}"
             _LOGGER.error("Archive: gave up copying %s of camera %s: %s", item.path, item.camera_id, message)
         else:
             _LOGGER.debug("Archive: copying %s failed (attempt %d): %s", item.path, attempts, message)
 
 
-def _uploading_state(uploading: Uploading) -> dict[str, Any]:
-    return {"camera_id": uploading.camera_id, "key": uploading.key, "bytes": uploading.size, "sent": uploading.sent}
-
-
 def _sent(parts: dict[int, str], size: int, part_size: int) -> int:
     return sum(min(part_size, size - (number - 1) * part_size) for number in parts)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        while block := file.read(1024 * 1024):
-            digest.update(block)
-    return digest.hexdigest()

@@ -176,7 +176,7 @@ class RetentionEnforcer:
                 "retention: raise the disk cap, add space or shorten the retention",
             )
             return
-        oldest = self.index.oldest_start()
+        oldest = self.index.oldest_start(local=True)  # what this disk holds, not what the archive adds
         shortest = min((camera.retention_days for camera in self.config.cameras), default=0.0)
         if oldest is None or (now - oldest) >= shortest * DAY_MS * 0.95:
             self._clear("retention_not_met")

@@ -103,6 +103,10 @@ class Index:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # Footage kept only in the archive plays only while an archive is configured: without one
+        # (switched off, or an engine started without its options) its rows stay, for when it is
+        # back, but they are not footage: listings, timelines and playback skip them.
+        self.archived_only_playable = True
         self._lock = threading.RLock()
         self._conn = self._connect(path)
 
@@ -244,6 +248,8 @@ class Index:
         if end_ms is not None:
             clauses.append("start_ms < :end")
             params["end"] = end_ms
+        if not self.archived_only_playable:
+            clauses.append("NOT archived_only")
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._query(f"SELECT * FROM segments {where} ORDER BY start_ms, id", params)
         return [_segment(row) for row in rows]
@@ -282,11 +288,15 @@ class Index:
         row = self._query("SELECT COALESCE(SUM(bytes), 0) AS total FROM segments WHERE NOT archived_only")[0]
         return int(row["total"])
 
-    def oldest_start(self, camera_id: str | None = None) -> int | None:
-        if camera_id is None:
-            row = self._query("SELECT MIN(start_ms) AS oldest FROM segments")[0]
-        else:
-            row = self._query("SELECT MIN(start_ms) AS oldest FROM segments WHERE camera_id = ?", (camera_id,))[0]
+    def oldest_start(self, camera_id: str | None = None, *, local: bool = False) -> int | None:
+        """The start of the oldest footage that plays (``local``: of the footage on this disk)."""
+        clauses = ["NOT archived_only"] if local or not self.archived_only_playable else []
+        params: tuple[object, ...] = ()
+        if camera_id is not None:
+            clauses.append("camera_id = ?")
+            params = (camera_id,)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        row = self._query(f"SELECT MIN(start_ms) AS oldest FROM segments {where}", params)[0]
         return int(row["oldest"]) if row["oldest"] is not None else None
 
     def expired_segments(
