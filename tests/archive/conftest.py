@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.archive.moto_server import MotoServer, S3TestStore
+from tests.archive.moto_server import MotoServer
+from tests.archive.s3_server import S3TestStore
 from tests.archive.seaweedfs import SeaweedFS
 from tests.engine.conftest import enable_loopback_sockets, engine_factory  # noqa: F401 - fixtures
 from tests.support.outside_hass import verify_cleanup  # noqa: F401 - replaces Home Assistant's check

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.archive.helpers import BASE_MS, add_segment, make_uploader, random_bytes, wait_until
-from tests.archive.moto_server import MotoServer, S3TestStore
+from tests.archive.moto_server import MotoServer
+from tests.archive.s3_server import S3TestStore
 from vigil_engine.archive.body import RateLimit, ThrottledBody
 from vigil_engine.archive.crypto import decrypt
 from vigil_engine.archive.settings import MIB, ArchiveSettings
