@@ -20,6 +20,7 @@ from tests.archive.s3_server import S3TestStore
 from tests.archive.seaweedfs import SeaweedFS
 from tests.engine.conftest import enable_loopback_sockets, engine_factory  # noqa: F401 - fixtures
 from tests.support.outside_hass import verify_cleanup  # noqa: F401 - replaces Home Assistant's check
+from vigil_engine.storage.index import Index
 
 _BUCKETS = itertools.count(1)
 
@@ -69,6 +70,13 @@ def own_seaweedfs(tmp_path: Path) -> Iterator[SeaweedFS]:
 @pytest.fixture
 def bucket(seaweedfs: SeaweedFS) -> str:
     return seaweedfs.make_bucket(f"vigil-test-{next(_BUCKETS)}")
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Index:
+    """A real index of the test's own (the uploader's queue lives in it)."""
+    index, _ = Index.open(tmp_path / "vigil.db")
+    return index
 
 
 @pytest.fixture

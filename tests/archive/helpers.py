@@ -11,9 +11,11 @@ from pathlib import Path
 import av
 import numpy as np
 
+from tests.archive.s3_server import S3TestStore
 from vigil_engine.archive.queue import ArchiveQueue
 from vigil_engine.archive.settings import ArchiveSettings, CameraCopy
 from vigil_engine.archive.uploader import Uploader
+from vigil_engine.config import parse_config
 from vigil_engine.storage.index import Index, SegmentRecord
 from vigil_engine.storage.layout import segment_path
 
@@ -32,6 +34,19 @@ def add_segment(index: Index, recordings: Path, camera_id: str, start_ms: int, d
 
 def random_bytes(size: int) -> bytes:
     return os.urandom(size)
+
+
+def archive_settings(store: S3TestStore, bucket: str, **options: object) -> ArchiveSettings:
+    """The archive's settings for ``bucket`` of ``store``, as the engine parses them."""
+    config = parse_config({"archive": store.archive_options(bucket, **options)})
+    assert config.archive is not None
+    return config.archive
+
+
+def queue_row(index: Index, segment_id: int) -> dict[str, object]:
+    """The segment's row of the archive queue ({} when it has none)."""
+    rows = index.query("SELECT * FROM archive_queue WHERE segment_id = ?", (segment_id,))
+    return dict(rows[0]) if rows else {}
 
 
 def make_uploader(

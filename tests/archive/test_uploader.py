@@ -17,33 +17,28 @@ from pathlib import Path
 
 import pytest
 
-from tests.archive.helpers import BASE_MS, add_segment, make_uploader, random_bytes, wait_until
+from tests.archive.helpers import (
+    BASE_MS,
+    add_segment,
+    archive_settings,
+    make_uploader,
+    queue_row,
+    random_bytes,
+    wait_until,
+)
 from tests.archive.moto_server import MotoServer
 from tests.archive.s3_server import S3TestStore
 from vigil_engine.archive.body import RateLimit, ThrottledBody
 from vigil_engine.archive.crypto import decrypt
-from vigil_engine.archive.settings import MIB, ArchiveSettings
+from vigil_engine.archive.settings import MIB
 from vigil_engine.archive.store import S3Store, StoreError, md5_base64
-from vigil_engine.config import parse_config
 from vigil_engine.storage.index import Index
-
-
-def _settings(store: S3TestStore, bucket: str, **options: object) -> ArchiveSettings:
-    config = parse_config({"archive": store.archive_options(bucket, **options)})
-    assert config.archive is not None
-    return config.archive
-
-
-@pytest.fixture
-def index(tmp_path: Path) -> Index:
-    index, _ = Index.open(tmp_path / "vigil.db")
-    return index
 
 
 @pytest.fixture
 def s3(store: S3TestStore, store_bucket: str) -> Iterator[S3Store]:
     """The engine's S3 client of the test's bucket."""
-    client = S3Store(_settings(store, store_bucket))
+    client = S3Store(archive_settings(store, store_bucket))
     yield client
     client.close()
 
@@ -60,16 +55,11 @@ def _send(s3: S3Store, key: str, data: bytes, md5: tuple[str, str], upload_id: s
         s3.upload_part(key, upload_id, 1, _body(data), md5)
 
 
-def _queue_row(index: Index, segment_id: int) -> dict[str, object]:
-    rows = index.query("SELECT * FROM archive_queue WHERE segment_id = ?", (segment_id,))
-    return dict(rows[0]) if rows else {}
-
-
 def test_every_segment_is_copied_once_with_its_key_and_metadata(
     store: S3TestStore, store_bucket: str, index: Index, tmp_path: Path
 ) -> None:
     recordings = tmp_path / "recordings"
-    uploader = make_uploader(_settings(store, store_bucket, copy="all"), index, recordings, {"front": "all"})
+    uploader = make_uploader(archive_settings(store, store_bucket, copy="all"), index, recordings, {"front": "all"})
     uploader.start()
     try:
         datas = {BASE_MS + n * 10_000: random_bytes(200_000 + n) for n in range(3)}
@@ -112,29 +102,29 @@ def test_a_multipart_upload_resumes_after_a_stop_and_leaves_no_upload_behind(
     what the store holds (ListParts) and sends only the missing parts."""
     recordings = tmp_path / "recordings"
     data = random_bytes(12 * MIB + 12345)  # three parts of 5 MiB
-    slow = _settings(store, store_bucket, copy="all", part_size="5MiB", multipart_threshold="5MiB", max_mbps=40)
+    slow = archive_settings(store, store_bucket, copy="all", part_size="5MiB", multipart_threshold="5MiB", max_mbps=40)
     first = make_uploader(slow, index, recordings, {"front": "all"})
     first.start()
     segment_id = add_segment(index, recordings, "front", BASE_MS, data)
     started = time.monotonic()
     first.wake()
     try:
-        wait_until(lambda: _queue_row(index, segment_id).get("parts") not in (None, "[]"), 30, "the first part")
+        wait_until(lambda: queue_row(index, segment_id).get("parts") not in (None, "[]"), 30, "the first part")
     finally:
         first.stop()
         first.join()
     # The cap held: 5 MiB at 40 Mbit/s take 1.05 s (a burst of 0.25 s of the rate aside).
     assert time.monotonic() - started >= 0.75
-    row = _queue_row(index, segment_id)
+    row = queue_row(index, segment_id)
     assert row["state"] == "pending"
     assert row["upload_id"]
     assert len(store.pending_uploads(store_bucket)) == 1
-    fast = _settings(store, store_bucket, copy="all", part_size="5MiB", multipart_threshold="5MiB")
+    fast = archive_settings(store, store_bucket, copy="all", part_size="5MiB", multipart_threshold="5MiB")
     second = make_uploader(fast, index, recordings, {"front": "all"})
     with caplog.at_level(logging.INFO, logger="vigil_engine.archive"):
         second.start()
         try:
-            wait_until(lambda: _queue_row(index, segment_id)["state"] == "done", 30, "the upload to finish")
+            wait_until(lambda: queue_row(index, segment_id)["state"] == "done", 30, "the upload to finish")
         finally:
             second.stop()
             second.join()
@@ -152,7 +142,7 @@ def test_unknown_multipart_uploads_are_aborted_at_start(
     client = store.client()
     client.create_multipart_upload(Bucket=store_bucket, Key="vigil/front/2026/01/01/00/00.00.mp4")
     client.create_multipart_upload(Bucket=store_bucket, Key="other/not-ours.bin")  # outside the prefix: left alone
-    uploader = make_uploader(_settings(store, store_bucket), index, tmp_path / "recordings", {})
+    uploader = make_uploader(archive_settings(store, store_bucket), index, tmp_path / "recordings", {})
     uploader.start()
     try:
         wait_until(lambda: len(store.pending_uploads(store_bucket)) == 1, 20, "the orphan to be aborted")
@@ -175,7 +165,7 @@ def test_encrypted_objects_decrypt_with_the_key_only(
     key_hex = "11" * 32
     recordings = tmp_path / "recordings"
     data = random_bytes(size)
-    settings = _settings(
+    settings = archive_settings(
         store, store_bucket, copy="all", encryption_key=key_hex, part_size="5MiB", multipart_threshold="5MiB"
     )
     uploader = make_uploader(settings, index, recordings, {"front": "all"})
@@ -202,7 +192,7 @@ def test_remote_retention_deletes_objects_older_than_keep_days(
     recordings = tmp_path / "recordings"
     old = add_segment(index, recordings, "front", BASE_MS - 40 * 86_400_000, random_bytes(1000))
     add_segment(index, recordings, "front", BASE_MS, random_bytes(1000))
-    settings = _settings(store, store_bucket, copy="all", keep_days=30)
+    settings = archive_settings(store, store_bucket, copy="all", keep_days=30)
     # The archive was enabled before both were recorded.
     with index.transaction() as conn:
         conn.execute("INSERT INTO meta (key, value) VALUES ('archive_from_segment_id', '0')")
@@ -210,7 +200,7 @@ def test_remote_retention_deletes_objects_older_than_keep_days(
     uploader.start()
     try:
         wait_until(lambda: len(store.objects(store_bucket)) == 2, 20, "both objects")
-        assert _queue_row(index, old)["state"] == "done"
+        assert queue_row(index, old)["state"] == "done"
     finally:
         uploader.stop()
         uploader.join()
@@ -224,7 +214,7 @@ def test_remote_retention_deletes_objects_older_than_keep_days(
         again.stop()
         again.join()
     assert list(store.objects(store_bucket)) == ["vigil/front/2026/12/04/00/10.00.mp4"]
-    assert _queue_row(index, old) == {}
+    assert queue_row(index, old) == {}
 
 
 @pytest.mark.parametrize(
@@ -242,15 +232,15 @@ def test_a_store_that_refuses_pauses_the_queue_with_one_clear_error(
     only with its IAM authentication on, which ``MotoServer`` turns on, as a real store is)."""
     recordings = tmp_path / "recordings"
     if fault == "wrong_secret":
-        settings = _settings(store, store_bucket, copy="all", secret_access_key="wrong-secret-Qm4")
+        settings = archive_settings(store, store_bucket, copy="all", secret_access_key="wrong-secret-Qm4")
     else:
-        settings = _settings(store, "no-such-bucket", copy="all")
+        settings = archive_settings(store, "no-such-bucket", copy="all")
     uploader = make_uploader(settings, index, recordings, {"front": "all"})
     uploader.start()
     segment_id = add_segment(index, recordings, "front", BASE_MS, random_bytes(1000))
     uploader.wake()
     try:
-        wait_until(lambda: uploader.state()["error_kind"] and _queue_row(index, segment_id), 20, "the refusal")
+        wait_until(lambda: uploader.state()["error_kind"] and queue_row(index, segment_id), 20, "the refusal")
         state = uploader.state()
     finally:
         uploader.stop()
@@ -258,7 +248,7 @@ def test_a_store_that_refuses_pauses_the_queue_with_one_clear_error(
     assert (state["error_kind"], state["store_reachable"]) == (kind, False)
     assert str(state["last_error"]).startswith(message), state["last_error"]
     assert "wrong-secret" not in repr(state)
-    assert _queue_row(index, segment_id)["state"] == "pending"  # waits for the store to work
+    assert queue_row(index, segment_id)["state"] == "pending"  # waits for the store to work
     assert store.objects(store_bucket) == {}
 
 

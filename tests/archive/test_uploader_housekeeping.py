@@ -5,33 +5,26 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
-from tests.archive.helpers import BASE_MS, add_segment, make_uploader, random_bytes, wait_until
+from tests.archive.helpers import (
+    BASE_MS,
+    add_segment,
+    archive_settings,
+    make_uploader,
+    queue_row,
+    random_bytes,
+    wait_until,
+)
 from tests.archive.seaweedfs import SeaweedFS
 from vigil_engine.archive import uploader as uploader_module
 from vigil_engine.archive.settings import MIB, ArchiveSettings
-from vigil_engine.config import parse_config
 from vigil_engine.storage.index import Index
 
 
 def _settings(seaweedfs: SeaweedFS, bucket: str, **options: object) -> ArchiveSettings:
-    config = parse_config({"archive": seaweedfs.archive_options(bucket, copy="all", **options)})
-    assert config.archive is not None
-    return config.archive
-
-
-@pytest.fixture
-def index(tmp_path: Path) -> Index:
-    index, _ = Index.open(tmp_path / "vigil.db")
-    return index
-
-
-def _row(index: Index, segment_id: int) -> dict[str, object]:
-    rows = index.query("SELECT * FROM archive_queue WHERE segment_id = ?", (segment_id,))
-    return dict(rows[0]) if rows else {}
+    return archive_settings(seaweedfs, bucket, copy="all", **options)
 
 
 def test_the_last_upload_is_known_again_after_a_restart(seaweedfs: SeaweedFS, bucket: str, index: Index) -> None:
@@ -70,21 +63,21 @@ def test_a_segment_deleted_during_its_multipart_upload_leaves_no_upload_in_the_s
     segment_id = add_segment(index, recordings, "front", BASE_MS, random_bytes(12 * MIB))
     first.wake()
     try:
-        wait_until(lambda: _row(index, segment_id).get("parts") not in (None, "[]"), 30, "the first part")
+        wait_until(lambda: queue_row(index, segment_id).get("parts") not in (None, "[]"), 30, "the first part")
     finally:
         first.stop()
         first.join()
     assert len(seaweedfs.pending_uploads(bucket)) == 1
-    (recordings / str(_row(index, segment_id)["path"])).unlink()
+    (recordings / str(queue_row(index, segment_id)["path"])).unlink()
     second = make_uploader(_settings(seaweedfs, bucket), index, recordings, {"front": "all"})
     second.start()
     try:
-        wait_until(lambda: _row(index, segment_id)["state"] == "gone", 20, "the segment to be counted lost")
+        wait_until(lambda: queue_row(index, segment_id)["state"] == "gone", 20, "the segment to be counted lost")
     finally:
         second.stop()
         second.join()
     assert second.lost == 1
-    assert _row(index, segment_id)["upload_id"] is None
+    assert queue_row(index, segment_id)["upload_id"] is None
     assert seaweedfs.pending_uploads(bucket) == []
 
 
