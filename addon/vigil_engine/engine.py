@@ -33,6 +33,7 @@ from .storage.lock import StorageLock
 from .storage.reconcile import ReconcileReport, reconcile
 
 if TYPE_CHECKING:
+    from .archive.restore import RestoreJob
     from .archive.settings import CameraCopy
     from .archive.uploader import Uploader
     from .detection.camera import CameraObjects
@@ -84,6 +85,8 @@ class Engine:
         self.detection_error: str | None = None
         # The off-site archive's uploader; None when no archive is configured.
         self.archive: Uploader | None = None
+        # The restore from the archive running now, or the last one (``api.archive_commands``).
+        self.archive_restore: RestoreJob | None = None
         self.instance_id = ""
         self._settings_lock = threading.Lock()
         self._retention_wakeup: asyncio.Event | None = None
@@ -255,7 +258,12 @@ class Engine:
 
     def archive_state(self) -> dict[str, Any]:
         """The archive's state for the status: never a credential or the key."""
-        return self.archive.state() if self.archive is not None else {"enabled": False}
+        if self.archive is None:
+            return {"enabled": False}
+        state = self.archive.state()
+        if self.archive_restore is not None:
+            state["restore"] = self.archive_restore.state()
+        return state
 
     def _camera_objects(self, camera: RunningCamera, cam: CameraConfig) -> CameraObjects | None:
         """The camera's object pipeline, or None without a detection service."""
@@ -434,6 +442,8 @@ class Engine:
         self._stopping = True
         if self.archive is not None:
             self.archive.stop()  # a request in flight ends at its next block; the queue resumes it
+        if self.archive_restore is not None:
+            self.archive_restore.cancel()  # ends after the object in hand; a rerun resumes
         cameras = list(self.cameras.values())
         for camera in cameras:
             if camera.feed is not None:
@@ -462,6 +472,8 @@ class Engine:
             await asyncio.to_thread(self.events.end_all, "engine stopped")
         if self.archive is not None:
             await asyncio.to_thread(self.archive.join)
+        if self.archive_restore is not None:
+            await asyncio.to_thread(self.archive_restore.join)
         if self.index is not None:
             if self.retention is not None:
                 self.retention.refresh_status()

@@ -9,6 +9,9 @@ failure began (the engine's ``failing_since_ms``): its text says what the user m
 store refuses the credentials, or the bucket does not exist) or check (it cannot be reached). It
 goes as soon as the store works again. The error the engine reports holds no credential (the
 engine redacts it); it may name the store's address and bucket, which the user needs to see.
+The restore from the archive (``archive_restore.py``: the action and its "Archive restore"
+sensor) is one of the archive's entities too: ``async_add_archive_entities`` adds that sensor
+with the sensor platform's figures.
 """
 
 from __future__ import annotations
@@ -147,6 +150,18 @@ def async_add_archive_entities(
     from the registry while it has none: checked at setup and after every reconnection, as the
     engine's configuration changes only with a restart. An engine without an archive, an older
     one included, never gets them."""
+    keys = list(keys)
+    if platform == Platform.SENSOR:
+        # The restore's sensor is an archive entity too (``archive_restore``). Imported here: that
+        # module's entities import the hub, which imports this module.
+        from .archive_restore import RESTORE_KEY, VigilArchiveRestoreSensor  # noqa: PLC0415
+
+        keys.append(RESTORE_KEY)
+        figures = make
+
+        def make() -> Iterable[Entity]:
+            return [*figures(), VigilArchiveRestoreSensor(hub)]
+
     unique_ids = {f"{hub.instance_id}-{key}" for key in keys}
     added = False
 

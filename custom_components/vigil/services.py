@@ -1,7 +1,8 @@
 """Actions (vigil.*): registered once in async_setup.
 
 Most run on the targeted Vigil camera entities (``camera.py``); vigil.get_event_media takes an
-event id and its engine's entry (``event_media.py``); vigil.snooze_notifications takes cameras'
+event id and its engine's entry (``event_media.py``); vigil.restore_from_archive takes an engine's
+entry (``archive_restore.py``); vigil.snooze_notifications takes cameras'
 devices or any of their entities (``snooze.py``, which also answers the companion app's
 "Snooze" button).
 """
@@ -17,6 +18,7 @@ from homeassistant.core import HomeAssistant, SupportsResponse, callback
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import service
 
+from .archive_restore import RESTORE_SCHEMA, SERVICE_RESTORE_FROM_ARCHIVE, async_restore_from_archive
 from .const import (
     ATTR_END,
     ATTR_EVENT_ID,
@@ -132,6 +134,15 @@ def async_setup_services(hass: HomeAssistant) -> None:
             }
         ),
         supports_response=SupportsResponse.ONLY,
+    )
+    # Not an entity action either: it is the engine's (the entry), and its footage may be of cameras
+    # this machine does not have (yet). It starts the restore; the "Archive restore" sensor follows it.
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_RESTORE_FROM_ARCHIVE,
+        async_restore_from_archive,
+        schema=RESTORE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
     )
     hass.services.async_register(DOMAIN, SERVICE_SNOOZE_NOTIFICATIONS, async_snooze_notifications, schema=SNOOZE_SCHEMA)
     async_setup_notification_actions(hass)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Final
 
 from .model import Model, describe
-from .objects import Camera, Event, RecordMode, TrackedObject
+from .objects import Camera, Event, RecordMode, RestoreStatus, TrackedObject
 
 _THE_CAMERA: Final = describe("the camera")
 _THE_EVENTS_CAMERA: Final = describe("the event's camera")
@@ -168,6 +168,15 @@ class CamerasChanged(EventData):
     )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArchiveRestoreChanged(EventData):
+    """A restore from the archive started, progressed (at most once a second) or ended."""
+
+    NAME: ClassVar[str] = "archive_restore"
+
+    restore: RestoreStatus = field(metadata=describe("the restore as it is now (as in `ArchiveStatus.restore`)"))
+
+
 EVENTS: Final[dict[str, type[EventData]]] = {
     data.NAME: data
     for data in (
@@ -186,5 +195,6 @@ EVENTS: Final[dict[str, type[EventData]]] = {
         ObjectAppeared,
         ObjectUpdated,
         ObjectEnded,
+        ArchiveRestoreChanged,
     )
 }

@@ -67,6 +67,7 @@ from vigil_engine.protocol import (
 )
 
 from . import params, queries, wire
+from .archive_commands import ARCHIVE_HANDLERS
 from .auth import MAX_SIGNATURE_SECONDS, SIGNATURE_PARAM, token_matches
 from .camera_commands import CAMERA_HANDLERS
 from .context import CONTEXT, ApiContext
@@ -507,6 +508,7 @@ HANDLERS: dict[str, Handler] = {
     "unsubscribe": _unsubscribe,
     **ONVIF_HANDLERS,
     **CAMERA_HANDLERS,
+    **ARCHIVE_HANDLERS,
 }
 
 

@@ -22,6 +22,7 @@ from vigil_engine.protocol import (
     EventMessage,
     EventObject,
     Model,
+    RestoreStatus,
     ResultMessage,
     Storage,
 )
@@ -92,6 +93,7 @@ def archive(state: Mapping[str, Any] | None) -> dict[str, Any] | None:
         last_success_ms=state.get("last_success_ms"),
         last_error=_redacted(state.get("last_error")),
         error_kind=state.get("error_kind"),
+        restore=None if (restore := state.get("restore")) is None else RestoreStatus.parse(restore),
     ).to_dict()
 
 

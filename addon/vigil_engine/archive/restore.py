@@ -19,38 +19,50 @@ whether it is encrypted. So a new, empty machine needs nothing but the bucket an
    gap, not an unexplained hole. Gaps the index already has are kept, but a gap an earlier,
    narrower restore indexed goes where footage restored now fills it.
 
+Indexing only (``download=False``, the engine's fast way): step 2 is skipped (but the key is
+tried on the first encrypted object: a key that cannot open the archive stops the run there,
+as above, rather than indexing footage that would never play) and each selected segment is
+indexed as kept only in the archive (``segments.archived_only``, with the object's
+size), beside its ``done`` queue row, in one transaction: it is on the timeline at once and
+plays on demand through the archive's cache (``archive.cache``), which verifies the SHA-256.
+
 Running it twice changes nothing (everything is skipped the second time). An object that
 cannot be restored (damaged, its checksum wrong, not an MP4) is one error line and the rest
 goes on; a key that cannot decrypt the archive (another key, or none configured) stops the
 run at the first object with one error naming it, since it would fail every other one too
 (once the key has opened an object, one it cannot open is that object's error: damaged, or
 encrypted with an older key).
-The storage's lock (``storage.lock``) is held throughout: it cannot run beside an engine.
+The command line (``restore()``) holds the storage's lock (``storage.lock``) throughout: it
+cannot run beside an engine. The engine runs the same :class:`Restorer` on its own index in a
+thread (:class:`RestoreJob`, one at a time), which says how it is doing through a callback.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import logging
 import os
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import av
 
+from vigil_engine.redact import redact
 from vigil_engine.storage.index import GapRecord, Index, SegmentRecord
 from vigil_engine.storage.layout import parse_segment_path, remove_empty_parents
 from vigil_engine.storage.lock import StorageLock
 from vigil_engine.storage.migrations import IndexTooNewError
 from vigil_engine.storage.mp4 import probe_segment
 
-from .crypto import DecryptionError, WrongKeyError, decrypt_stream
+from .crypto import DecryptionError, WrongKeyError, decrypt_first_chunk, decrypt_stream, first_chunk_range
 from .keys import ENCRYPTED_SUFFIX, META_CAMERA, META_ENCRYPTED, META_END, META_SHA256, META_START
 from .queue import DONE
 from .store import S3Store, StoreError
@@ -58,7 +70,10 @@ from .store import S3Store, StoreError
 if TYPE_CHECKING:
     from vigil_engine.config import EngineConfig
 
+_LOGGER = logging.getLogger(__name__)
+
 GAP_REASON = "no footage in the archive"
+NO_ARCHIVE = "no archive is configured (the archive: section needs at least an endpoint and a bucket)"
 # Consecutive segments of a continuous recording meet to the millisecond (rounding aside).
 CONTINUOUS_MS = 1
 # A segment starts in the hour its key names and is much shorter than an hour: the keys of an
@@ -71,6 +86,10 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 class RestoreError(Exception):
     """The restore cannot go on at all (the store, the key, the storage): one line says why."""
+
+
+class RestoreCancelledError(RestoreError):
+    """The restore was stopped (the engine is stopping) between two objects."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,10 +115,12 @@ class ArchivedSegment:
     sha256: str
     encrypted: bool
     path: str  # where it goes, relative to the recordings folder
+    size: int = 0  # the object's size in the store
 
 
 @dataclass
 class RestoreReport:
+    selected: int = 0  # segments the selection names (restored, present or failed)
     restored: int = 0
     present: int = 0  # selected, but already here
     bytes: int = 0
@@ -136,7 +157,7 @@ def _candidate(prefix: str, key: str, wanted: Selection) -> tuple[str, str, int]
     return camera_id, f"{camera_id}/{year}-{month}-{day}/{hour}/{name}", hour_ms
 
 
-def _described(key: str, camera_id: str, path: str, metadata: dict[str, str]) -> ArchivedSegment:
+def _described(key: str, camera_id: str, path: str, metadata: dict[str, str], size: int) -> ArchivedSegment:
     """The segment the object's metadata describes; ValueError if it does not describe one."""
     try:
         start_ms, end_ms = int(metadata[META_START]), int(metadata[META_END])
@@ -149,7 +170,7 @@ def _described(key: str, camera_id: str, path: str, metadata: dict[str, str]) ->
         raise ValueError("its metadata does not match its key")
     if encrypted != key.endswith(ENCRYPTED_SUFFIX):
         raise ValueError("its metadata and its name disagree on whether it is encrypted")
-    return ArchivedSegment(key, camera_id, start_ms, end_ms, sha256, encrypted, path)
+    return ArchivedSegment(key, camera_id, start_ms, end_ms, sha256, encrypted, path, size)
 
 
 class _HashingSink:
@@ -175,7 +196,21 @@ def _fsync_dir(folder: Path) -> None:
 
 
 class Restorer:
-    def __init__(self, config: EngineConfig, store: S3Store, index: Index, say: Callable[[str], None]) -> None:
+    """Restores a selection into an index (the command line's, or the running engine's own).
+
+    ``progress`` is called with the report after every selected segment (from the restoring
+    thread); ``cancelled`` set stops the run between two objects (:class:`RestoreCancelledError`)."""
+
+    def __init__(
+        self,
+        config: EngineConfig,
+        store: S3Store,
+        index: Index,
+        say: Callable[[str], None],
+        *,
+        progress: Callable[[RestoreReport], None] | None = None,
+        cancelled: threading.Event | None = None,
+    ) -> None:
         settings = config.archive
         assert settings is not None
         self.settings = settings
@@ -184,28 +219,39 @@ class Restorer:
         self.store = store
         self.index = index
         self.say = say
+        self.progress = progress
+        self.cancelled = cancelled
+        self._key_opened = False  # the key has opened an object of this archive
+
+    def _check_cancelled(self) -> None:
+        if self.cancelled is not None and self.cancelled.is_set():
+            raise RestoreCancelledError("the restore was stopped (the engine is stopping); run it again to resume")
+
+    def _failed(self, report: RestoreReport, key: str, err: Exception) -> None:
+        report.errors.append(f"{key}: {err}")
+        self.say(f"Cannot restore {key}: {err}")
 
     def selected(self, wanted: Selection, report: RestoreReport) -> Iterator[ArchivedSegment]:
-        for key, _size in self.store.list_keys(self.settings.prefix):
+        for key, size in self.store.list_keys(self.settings.prefix):
+            self._check_cancelled()
             candidate = _candidate(self.settings.prefix, key, wanted)
             if candidate is None:
                 continue
             camera_id, path, hour_ms = candidate
             if self._inside(wanted, hour_ms) and self.index.query("SELECT 1 FROM segments WHERE path = ?", (path,)):
                 # Here already, and selected whatever its exact times: no need to ask the store.
+                report.selected += 1
                 report.present += 1
                 continue
             try:
-                segment = _described(key, camera_id, path, self.store.metadata(key))
+                segment = _described(key, camera_id, path, self.store.metadata(key), size)
             except StoreError as err:
                 if err.store_wide:
                     raise
-                report.errors.append(f"{key}: {err}")
-                self.say(f"Cannot restore {key}: {err}")
+                self._failed(report, key, err)
                 continue
             except ValueError as err:
-                report.errors.append(f"{key}: {err}")
-                self.say(f"Cannot restore {key}: {err}")
+                self._failed(report, key, err)
                 continue
             if wanted.wants(camera_id, segment.start_ms, segment.end_ms):
                 yield segment
@@ -253,18 +299,43 @@ class Restorer:
             raise
         return final
 
+    def _add_camera(self, conn: sqlite3.Connection, camera_id: str, now_ms: int) -> None:
+        conn.execute(
+            "INSERT OR IGNORE INTO cameras (id, name, first_seen_ms) VALUES (?, ?, ?)",
+            (camera_id, self.names.get(camera_id, camera_id), now_ms),
+        )
+
+    @staticmethod
+    def _mark_archived(conn: sqlite3.Connection, segment: ArchivedSegment, segment_id: int, size: int) -> None:
+        """Its queue row: archived (``done``, with its object's key and SHA-256), so the engine neither
+        copies it again nor forgets it for remote retention, and can fetch it from the archive."""
+        now_ms = int(time.time() * 1000)
+        conn.execute(
+            "INSERT OR REPLACE INTO archive_queue (segment_id, camera_id, path, start_ms, end_ms, bytes,"
+            " queued_ms, state, object_key, sha256, done_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                segment_id,
+                segment.camera_id,
+                segment.path,
+                segment.start_ms,
+                segment.end_ms,
+                size,
+                now_ms,
+                DONE,
+                segment.key,
+                segment.sha256,
+                now_ms,
+            ),
+        )
+
     def index_segment(self, segment: ArchivedSegment, file: Path) -> int:
         try:
             probed = probe_segment(file)
         except (OSError, ValueError, av.FFmpegError) as err:
             file.unlink(missing_ok=True)
             raise ValueError(f"it holds no playable footage ({err})") from None
-        now_ms = int(time.time() * 1000)
         with self.index.transaction() as conn:
-            conn.execute(
-                "INSERT OR IGNORE INTO cameras (id, name, first_seen_ms) VALUES (?, ?, ?)",
-                (segment.camera_id, self.names.get(segment.camera_id, segment.camera_id), now_ms),
-            )
+            self._add_camera(conn, segment.camera_id, int(time.time() * 1000))
         segment_id = self.index.add_segment(
             SegmentRecord(
                 camera_id=segment.camera_id,
@@ -280,23 +351,44 @@ class Restorer:
             )
         )
         with self.index.transaction() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO archive_queue (segment_id, camera_id, path, start_ms, end_ms, bytes,"
-                " queued_ms, state, object_key, sha256, done_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self._mark_archived(conn, segment, segment_id, file.stat().st_size)
+        return segment_id
+
+    def check_key(self, segment: ArchivedSegment) -> None:
+        """Indexing only: the key must open the archive, or nothing indexed would ever play. Once
+        per run (the first encrypted object's header and first chunk, one Range request)."""
+        if not segment.encrypted or self._key_opened:
+            return
+        key = self.settings.encryption_key
+        if key is None:
+            raise WrongKeyError("it is encrypted and archive.encryption_key is not set")
+        with self.store.open(segment.key, first_chunk_range()) as body:
+            decrypt_first_chunk(key, body.read())
+        self._key_opened = True
+
+    def index_archived(self, segment: ArchivedSegment) -> int:
+        """Index the segment as kept only in the archive (nothing downloaded): its row and its queue
+        row in one transaction, so that no other part of a running engine (retention, the uploader)
+        ever sees it as a local segment without its file. Its codecs are not known until it is
+        fetched (a player reads them from the file); its size is the object's."""
+        if parse_segment_path(self.recordings, self.recordings / segment.path) is None:
+            raise ValueError("its key does not name a segment")
+        with self.index.transaction() as conn:
+            self._add_camera(conn, segment.camera_id, int(time.time() * 1000))
+            cursor = conn.execute(
+                "INSERT INTO segments (camera_id, start_ms, end_ms, duration_ms, bytes, path, archived_only)"
+                " VALUES (?, ?, ?, ?, ?, ?, 1)",
                 (
-                    segment_id,
                     segment.camera_id,
-                    segment.path,
                     segment.start_ms,
                     segment.end_ms,
-                    file.stat().st_size,
-                    now_ms,
-                    DONE,
-                    segment.key,
-                    segment.sha256,
-                    now_ms,
+                    segment.end_ms - segment.start_ms,
+                    segment.size,
+                    segment.path,
                 ),
             )
+            segment_id = int(cursor.lastrowid or 0)
+            self._mark_archived(conn, segment, segment_id, segment.size)
         return segment_id
 
     def index_gaps(self, camera_id: str, restored: set[int]) -> int:
@@ -320,44 +412,58 @@ class Restorer:
             added += 1
         return added
 
-    def run(self, wanted: Selection) -> RestoreReport:
+    def _restore_one(self, segment: ArchivedSegment, download: bool, report: RestoreReport) -> int | None:
+        """Restore one segment: its id, or None when it failed (the error is in the report)."""
+        try:
+            if not download:
+                self.check_key(segment)
+                return self.index_archived(segment)
+            return self.index_segment(segment, self.download(segment))
+        except WrongKeyError as err:
+            if not report.restored or self.settings.encryption_key is None:
+                # Before any object opened with it, the key is the likely fault: every other
+                # object would fail the same way.
+                raise RestoreError(f"cannot decrypt {segment.key}: {err}") from None
+            # The key opened others: this object is damaged (or was encrypted with an older key).
+            self._failed(report, segment.key, err)
+        except (ValueError, DecryptionError) as err:
+            self._failed(report, segment.key, err)
+        except StoreError as err:
+            if err.store_wide:
+                raise RestoreError(f"the archive cannot be read: {err}") from None
+            self._failed(report, segment.key, err)
+        return None
+
+    def run(self, wanted: Selection, *, download: bool = True) -> RestoreReport:
+        """Restore what ``wanted`` selects: downloaded (``download``) or indexed as kept only in the archive."""
         report = RestoreReport()
         began = time.monotonic()
         restored: dict[str, set[int]] = {}
-        for segment in self.selected(wanted, report):
-            if self.present(segment):
-                report.present += 1
-                continue
-            try:
-                file = self.download(segment)
-                segment_id = self.index_segment(segment, file)
-            except WrongKeyError as err:
-                if not report.restored or self.settings.encryption_key is None:
-                    # Before any object opened with it, the key is the likely fault: every other
-                    # object would fail the same way.
-                    raise RestoreError(f"cannot decrypt {segment.key}: {err}") from None
-                # The key opened others: this object is damaged (or was encrypted with an older key).
-                report.errors.append(f"{segment.key}: {err}")
-                self.say(f"Cannot restore {segment.key}: {err}")
-                continue
-            except (ValueError, DecryptionError) as err:
-                report.errors.append(f"{segment.key}: {err}")
-                self.say(f"Cannot restore {segment.key}: {err}")
-                continue
-            except StoreError as err:
-                if err.store_wide:
-                    raise RestoreError(f"the archive cannot be read: {err}") from None
-                report.errors.append(f"{segment.key}: {err}")
-                self.say(f"Cannot restore {segment.key}: {err}")
-                continue
-            restored.setdefault(segment.camera_id, set()).add(segment_id)
-            report.restored += 1
-            report.bytes += file.stat().st_size
-            report.footage_ms += segment.end_ms - segment.start_ms
-        for camera_id, ids in restored.items():
-            report.gaps += self.index_gaps(camera_id, ids)
+        try:
+            for segment in self.selected(wanted, report):
+                report.selected += 1
+                if self.present(segment):
+                    report.present += 1
+                elif (segment_id := self._restore_one(segment, download, report)) is not None:
+                    restored.setdefault(segment.camera_id, set()).add(segment_id)
+                    report.restored += 1
+                    report.bytes += segment.size if not download else self._local_bytes(segment)
+                    report.footage_ms += segment.end_ms - segment.start_ms
+                if self.progress is not None:
+                    self.progress(report)
+                self._check_cancelled()
+        finally:
+            # Also when stopped or failed: the gaps beside what was restored until then.
+            for camera_id, ids in restored.items():
+                report.gaps += self.index_gaps(camera_id, ids)
         report.elapsed = time.monotonic() - began
         return report
+
+    def _local_bytes(self, segment: ArchivedSegment) -> int:
+        try:
+            return (self.recordings / segment.path).stat().st_size
+        except OSError:
+            return 0
 
 
 def restore(config: EngineConfig, wanted: Selection, say: Callable[[str], None]) -> RestoreReport:
@@ -366,7 +472,7 @@ def restore(config: EngineConfig, wanted: Selection, say: Callable[[str], None])
     Raises :class:`RestoreError` when nothing more can be done (the report of what was done
     until then is lost with it, but every restored segment is indexed: a rerun resumes)."""
     if config.archive is None:
-        raise RestoreError("no archive is configured (the archive: section needs at least an endpoint and a bucket)")
+        raise RestoreError(NO_ARCHIVE)
     lock = StorageLock(config.storage_path)
     try:
         lock.acquire()
@@ -387,3 +493,133 @@ def restore(config: EngineConfig, wanted: Selection, say: Callable[[str], None])
             index.close()
     finally:
         lock.release()
+
+
+# The states of an engine's restore (``RestoreJob.state()``).
+RUNNING = "running"
+FINISHED = "done"
+FAILED = "failed"
+PROGRESS_INTERVAL_S = 1.0  # at most one progress message a second
+LOGGED_ERRORS = 10  # object errors logged one by one; the rest only counted (no flood)
+
+
+class RestoreJob:
+    """A restore the running engine does in a thread of its own, on its own index (the engine
+    holds the storage's lock already: no second one). Its state (``state()``) goes to
+    ``publish`` when it starts, at most every ``PROGRESS_INTERVAL_S`` while it runs, and when it
+    ends. ``cancel()`` stops it between two objects (the engine stopping): what it restored until
+    then stays indexed, and a rerun resumes."""
+
+    def __init__(
+        self,
+        config: EngineConfig,
+        index: Index,
+        wanted: Selection,
+        *,
+        download: bool,
+        publish: Callable[[dict[str, Any]], None],
+        now_ms: Callable[[], int],
+    ) -> None:
+        if config.archive is None:
+            raise RestoreError(NO_ARCHIVE)
+        self.config = config
+        self.index = index
+        self.wanted = wanted
+        self.download = download
+        self._publish = publish
+        self._now_ms = now_ms
+        self._cancelled = threading.Event()
+        self._lock = threading.Lock()
+        self._report = RestoreReport()
+        self._status = RUNNING
+        self._error: str | None = None
+        self._started_ms = now_ms()
+        self._finished_ms: int | None = None
+        self._published = 0.0
+        self._failures = 0
+        self._thread = threading.Thread(target=self._run, name="archive-restore", daemon=True)
+
+    @property
+    def running(self) -> bool:
+        with self._lock:
+            return self._status == RUNNING
+
+    def start(self) -> None:
+        self._publish(self.state())
+        self._published = time.monotonic()
+        self._thread.start()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def state(self) -> dict[str, Any]:
+        """What it restores and how far it got: never a credential, a key or an object's key."""
+        with self._lock:
+            report = self._report
+            return {
+                "state": self._status,
+                "download": self.download,
+                "camera_ids": sorted(self.wanted.cameras),
+                "from_ms": self.wanted.from_ms,
+                "to_ms": self.wanted.to_ms,
+                "selected": report.selected,
+                "restored": report.restored,
+                "present": report.present,
+                "errors": len(report.errors),
+                "bytes": report.bytes,
+                "gaps": report.gaps,
+                "started_ms": self._started_ms,
+                "finished_ms": self._finished_ms,
+                "error": self._error,
+            }
+
+    def _say(self, line: str) -> None:
+        # Called for each object that failed.
+        self._failures += 1
+        if self._failures <= LOGGED_ERRORS:
+            _LOGGER.warning("Archive restore: %s", line)
+        elif self._failures == LOGGED_ERRORS + 1:
+            _LOGGER.warning("Archive restore: more objects cannot be restored (only counted from now on)")
+
+    def _progress(self, report: RestoreReport) -> None:
+        with self._lock:
+            self._report = report
+        if time.monotonic() - self._published >= PROGRESS_INTERVAL_S:
+            self._published = time.monotonic()
+            self._publish(self.state())
+
+    def _run(self) -> None:
+        settings = self.config.archive
+        assert settings is not None
+        status, error = FINISHED, None
+        store: S3Store | None = None
+        try:
+            store = S3Store(settings)
+            restorer = Restorer(
+                self.config, store, self.index, self._say, progress=self._progress, cancelled=self._cancelled
+            )
+            report = restorer.run(self.wanted, download=self.download)
+            with self._lock:
+                self._report = report
+            _LOGGER.info("Archive restore (%s): %s", "downloaded" if self.download else "indexed", report.summary())
+        except RestoreError as err:
+            status, error = FAILED, str(err)
+        except StoreError as err:
+            status, error = FAILED, f"the archive cannot be read: {err}"
+        except Exception:  # the engine goes on; the log has the traceback, the status one line
+            _LOGGER.exception("Archive restore failed")
+            status, error = FAILED, "an unexpected error (the engine's log has the details)"
+        finally:
+            if store is not None:
+                store.close()
+        if error is not None:
+            _LOGGER.warning("Archive restore failed: %s", redact(error))
+        with self._lock:
+            self._status = status
+            self._error = None if error is None else redact(error)
+            self._finished_ms = self._now_ms()
+        self._publish(self.state())

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .model import Model, describe
-from .objects import Camera, DaySummary, DiscoveredDevice, Event, Preset, RecordMode, Storage
+from .objects import Camera, DaySummary, DiscoveredDevice, Event, Preset, RecordMode, RestoreStatus, Storage
 
 _THE_CAMERA: Final = describe("the camera")
 
@@ -164,6 +164,22 @@ class AddCameraArgs(Model):
     )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RestoreArchiveArgs(Model):
+    camera_ids: tuple[str, ...] | None = field(
+        default=None, metadata=describe("restore these cameras' footage (default: every camera in the archive)")
+    )
+    from_ms: int | None = field(default=None, metadata=describe("footage from this time (default: the first)"))
+    to_ms: int | None = field(default=None, metadata=describe("footage until this time (default: the last)"))
+    download: bool | None = field(
+        default=None,
+        metadata=describe(
+            "`true`: download and verify the footage (needs the disk space); default `false`: index it as kept "
+            "only in the archive, on the timeline at once and fetched when played"
+        ),
+    )
+
+
 # --- results ---------------------------------------------------------------------------------
 
 
@@ -305,6 +321,13 @@ class AddedCamera(Model):
     )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RestoreArchiveResult(Model):
+    restore: RestoreStatus = field(
+        metadata=describe("the restore just started (`running`); the `archive_restore` event says how it goes")
+    )
+
+
 # --- the table -----------------------------------------------------------------------------------
 
 
@@ -344,4 +367,5 @@ COMMANDS: Final[dict[str, Command]] = {
     "ptz_presets": Command(CameraArgs, Presets),
     "add_camera": Command(AddCameraArgs, AddedCamera),
     "remove_camera": Command(CameraArgs, CameraIdResult),
+    "restore_archive": Command(RestoreArchiveArgs, RestoreArchiveResult),
 }

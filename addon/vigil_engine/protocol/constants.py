@@ -9,7 +9,9 @@ from typing import Final
 # 3: object detection: events' labels, top score and objects; the object_* events; the cameras'
 #    detection state and the get/set_object_detection commands; list_events by label and score.
 # 4: the off-site archive's status: Storage.archive (ArchiveStatus), in get_storage, GET /api/storage and subscribe.
-SCHEMA_VERSION: Final = 4
+# 5: restoring from the archive while the engine runs: the restore_archive command, ArchiveStatus.restore
+#    (RestoreStatus) and the archive_restore event.
+SCHEMA_VERSION: Final = 5
 MIN_SCHEMA_VERSION: Final = 1
 
 MAX_MESSAGE_BYTES: Final = 64 * 1024  # a client's frame

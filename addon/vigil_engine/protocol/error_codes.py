@@ -46,6 +46,8 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
     "camera_in_config": ErrorCode(
         409, "`remove_camera`: the camera comes from the configuration file (remove it there)"
     ),
+    "no_archive": ErrorCode(409, "`restore_archive`: the engine has no off-site archive configured"),
+    "restore_running": ErrorCode(409, "`restore_archive`: a restore is running already (one at a time)"),
     "camera_error": ErrorCode(
         502, "the camera refused or failed the request (the message says why, e.g. authentication failed)"
     ),

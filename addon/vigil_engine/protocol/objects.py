@@ -273,6 +273,45 @@ class StorageWarning(Model):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RestoreStatus(Model):
+    """A restore from the off-site archive (``restore_archive``): what it restores and how far it got.
+
+    Never a credential or the encryption key (its error may name the object it is about)."""
+
+    state: str = field(
+        metadata=describe("`running`, `done` or `failed` (`error` says why); clients should accept other values")
+    )
+    download: bool = field(
+        default=False,
+        metadata=describe(
+            "`true`: the footage is downloaded and verified; `false`: it is indexed as kept only in the archive "
+            "(it plays on demand, fetched from the archive)"
+        ),
+    )
+    camera_ids: tuple[str, ...] = field(default=(), metadata=describe("the cameras restored; empty: all of them"))
+    from_ms: int | None = field(default=None, metadata=describe("footage from this time; `null`: from the first"))
+    to_ms: int | None = field(default=None, metadata=describe("footage until this time; `null`: until the last"))
+    selected: int = field(default=0, metadata=describe("segments of the archive selected so far"))
+    restored: int = field(default=0, metadata=describe("segments restored (downloaded, or indexed) so far"))
+    present: int = field(default=0, metadata=describe("selected segments that were here already (skipped)"))
+    errors: int = field(
+        default=0,
+        metadata=describe("objects that could not be restored (damaged, wrong checksum); the engine's log names them"),
+    )
+    bytes: int = field(default=0, metadata=describe("bytes restored (downloaded, or kept in the archive)"))
+    gaps: int = field(default=0, metadata=describe("gaps indexed where the restored footage does not continue"))
+    started_ms: int = field(metadata=describe("when it started"))
+    finished_ms: int | None = field(default=None, metadata=describe("when it ended; `null` while it runs"))
+    error: str | None = field(
+        default=None,
+        metadata=describe(
+            "why it failed (the store, the key, the engine stopping), one sentence without credentials that may name "
+            "the object it is about; what it restored until then stays, and running it again resumes"
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ArchiveStatus(Model):
     """The off-site archive: what waits to be copied, what was copied, and whether the store works.
 
@@ -305,6 +344,13 @@ class ArchiveStatus(Model):
             "why the store fails: `unreachable` (no connection, timeouts, server errors), `credentials` (it refuses "
             "the keys) or `bucket` (the bucket does not exist); `null` while it works or when the engine does not "
             "say; clients should accept other values"
+        ),
+    )
+    restore: RestoreStatus | None = field(
+        default=None,
+        metadata=describe(
+            "the restore running now, or the last one since the engine started (`restore_archive`); `null`: none "
+            "(and from engines before version 5)"
         ),
     )
 
@@ -443,6 +489,7 @@ OBJECTS: Final[dict[str, type[Model]]] = {
         Storage,
         StorageWarning,
         ArchiveStatus,
+        RestoreStatus,
         DaySummary,
         Range,
         Gap,

@@ -7,6 +7,7 @@ re-exported here.
 """
 
 from custom_components.vigil.protocol import (
+    ArchiveRestoreChanged,
     ArchiveStatus,
     Camera,
     CameraDetection,
@@ -32,6 +33,7 @@ from custom_components.vigil.protocol import (
     Range,
     RecordingChanged,
     RecordMode,
+    RestoreStatus,
     SegmentWritten,
     ServerInfo,
     SignedPath,
@@ -60,6 +62,7 @@ from .events import EngineEvent, UnknownEvent, parse_event
 __all__ = [
     "DEFAULT_PORT",
     "SCHEMA_VERSION",
+    "ArchiveRestoreChanged",
     "ArchiveStatus",
     "Camera",
     "CameraDetection",
@@ -94,6 +97,7 @@ __all__ = [
     "Range",
     "RecordMode",
     "RecordingChanged",
+    "RestoreStatus",
     "SchemaVersionMismatch",
     "SegmentWritten",
     "ServerInfo",

@@ -65,6 +65,9 @@ from custom_components.vigil.protocol import (
     PtzZoomArgs,
     RecordMode,
     RecordModeResult,
+    RestoreArchiveArgs,
+    RestoreArchiveResult,
+    RestoreStatus,
     ServerInfo,
     SetMotionDetectionArgs,
     SetObjectDetectionArgs,
@@ -201,6 +204,8 @@ class VigilClient:
         self._pending: dict[str, asyncio.Future[Mapping[str, Any]]] = {}
         self._inline: dict[str, Callable[[Mapping[str, Any]], None]] = {}
         self._event_handler: Callable[[EngineEvent], None] | None = None
+        # Other parts that want the events too (an entity of one kind of event), after the listener.
+        self._event_listeners: list[Callable[[EngineEvent], None]] = []
         self._next_id = 0
         self.server_info: ServerInfo | None = None
         self._stopping = False
@@ -354,10 +359,11 @@ class VigilClient:
             except InvalidMessage as err:
                 _LOGGER.warning("Ignoring a malformed %s event from the engine: %s", data.get("event"), err)
                 return
-            try:
-                handler(event)
-            except Exception:  # a listener's bug must not end the connection
-                _LOGGER.exception("Error handling the engine's %s event", data.get("event"))
+            for listener in (handler, *self._event_listeners):
+                try:
+                    listener(event)
+                except Exception:  # a listener's bug must not end the connection
+                    _LOGGER.exception("Error handling the engine's %s event", data.get("event"))
         elif kind in ("result", "error"):
             message_id = data.get("message_id")
             future = self._pending.pop(message_id, None) if isinstance(message_id, str) else None
@@ -388,6 +394,16 @@ class VigilClient:
                     return
             if future is not None and not future.done():
                 future.set_result(result)
+
+    def add_event_listener(self, listener: Callable[[EngineEvent], None]) -> Callable[[], None]:
+        """Also hand every event to ``listener`` (after ``run``'s listener); returns its removal."""
+        self._event_listeners.append(listener)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._event_listeners.remove(listener)
+
+        return remove
 
     # --- commands ----------------------------------------------------------------------------
 
@@ -545,6 +561,20 @@ class VigilClient:
 
     async def get_event(self, event_id: str) -> Event:
         return (await self._ask(EventResult, "get_event", GetEventArgs(event_id=event_id))).event
+
+    async def restore_archive(
+        self,
+        *,
+        camera_ids: list[str] | None = None,
+        from_ms: int | None = None,
+        to_ms: int | None = None,
+        download: bool = False,
+    ) -> RestoreStatus:
+        """Start restoring from the engine's archive (schema version 5); the restore as it starts."""
+        args = RestoreArchiveArgs(
+            camera_ids=tuple(camera_ids) if camera_ids else None, from_ms=from_ms, to_ms=to_ms, download=download
+        )
+        return (await self._ask(RestoreArchiveResult, "restore_archive", args)).restore
 
     async def get_storage(self) -> Storage:
         return (await self._ask(StorageResult, "get_storage")).storage

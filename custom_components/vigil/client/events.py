@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from custom_components.vigil.protocol import (
     EVENTS,
+    ArchiveRestoreChanged,
     CameraDetection,
     CameraOffline,
     CameraOnline,
@@ -53,6 +54,7 @@ type EngineEvent = (
     | ObjectAppeared
     | ObjectUpdated
     | ObjectEnded
+    | ArchiveRestoreChanged
     | UnknownEvent
 )
 
