@@ -333,7 +333,7 @@ def engine_index(db: Path) -> dict[str, Any]:
     }
 
 
-def _wait_warmup(procs: list[subprocess.Popen[bytes]], warmup: float, log: Path) -> None:
+def wait_warmup(procs: list[subprocess.Popen[bytes]], warmup: float, log: Path) -> None:
     deadline = time.monotonic() + warmup
     while time.monotonic() < deadline:
         dead = [p for p in procs if p.poll() is not None]
@@ -356,17 +356,12 @@ class RunSpec:
     keep: bool = False  # keep the recordings (else each side's are deleted before the next side starts)
 
 
-def run_engine(streams: int, spec: RunSpec, tag: str, source: Source) -> Side:
-    storage = spec.work / f"engine-{tag}"
-    storage.mkdir(parents=True)
-    config = {
-        "storage_path": str(storage),
+def engine_config(streams: int, source: Source) -> dict[str, Any]:
+    """The benchmark engine's configuration (without its storage and API): N cameras of the input."""
+    return {
         "segment_seconds": SEGMENT_SECONDS,
         "min_free": "1MB",
         "log_level": "info",
-        # The engine runs its API as in production, on a free loopback port (no clash with other runs).
-        "api_host": "127.0.0.1",
-        "api_port": 0,
         "cameras": [
             {
                 "id": f"cam{i:02d}",
@@ -377,6 +372,18 @@ def run_engine(streams: int, spec: RunSpec, tag: str, source: Source) -> Side:
             }
             for i in range(streams)
         ],
+    }
+
+
+def run_engine(streams: int, spec: RunSpec, tag: str, source: Source) -> Side:
+    storage = spec.work / f"engine-{tag}"
+    storage.mkdir(parents=True)
+    config = {
+        "storage_path": str(storage),
+        # The engine runs its API as in production, on a free loopback port (no clash with other runs).
+        "api_host": "127.0.0.1",
+        "api_port": 0,
+        **engine_config(streams, source),
     }
     cfg = storage / "config.yaml"
     cfg.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
@@ -393,7 +400,7 @@ def run_engine(streams: int, spec: RunSpec, tag: str, source: Source) -> Side:
             env=env,
             cwd=storage,
         )
-    _wait_warmup([proc], spec.warmup, log)
+    wait_warmup([proc], spec.warmup, log)
     measurement = _measure.measure([proc.pid], spec.seconds)
     try:
         numpy_loaded: bool | None = any("/numpy" in name for name in _measure.mapped_files(proc.pid))
@@ -435,7 +442,7 @@ def run_ffmpeg(streams: int, spec: RunSpec, tag: str, source: Source) -> Side:
             # Started as far apart as the engine admits its cameras: both sides' streams out of step
             # with each other, as real cameras' are (cameras in step share wake-ups and caches).
             time.sleep(STAGGER_S)
-    _wait_warmup(procs, spec.warmup, log)
+    wait_warmup(procs, spec.warmup, log)
     measurement = _measure.measure([p.pid for p in procs], spec.seconds)
     # ffmpeg finishes its current segment cleanly on SIGINT (exit status 255: "received signal 2").
     stop_s = _measure.stop(procs, signal.SIGINT, timeout=60)

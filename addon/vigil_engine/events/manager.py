@@ -22,7 +22,6 @@ from vigil_engine.clock import EngineClock
 from vigil_engine.config import CameraConfig, EngineConfig
 from vigil_engine.storage.index import Index
 
-from .annotate import draw_box, object_crop
 from .model import Box, EventObject, EventRecord, new_event_id
 from .objects import ObjectsSeen, merge_objects
 from .snapshots import THUMBNAIL_WIDTH, encode_jpeg, event_image_paths, remove_event_images, write_atomically
@@ -419,6 +418,10 @@ class EventManager:
         With an object's ``box`` (normalised), the snapshot has the box drawn and the thumbnail
         is a crop of the object; without one, the thumbnail is the whole frame, smaller."""
         snapshot, thumbnail = event_image_paths(event.camera_id, event.id, event.start_ms)
+        if box is not None:
+            # Drawing needs numpy: loaded only by a camera that detects objects, never by a recorder
+            # of real cameras alone (numpy is ~15 MB of an engine's memory; scripts/bench record checks it).
+            from .annotate import draw_box, object_crop  # noqa: PLC0415
         try:
             picture = frame if box is None else draw_box(frame, box)
             small = frame if box is None else object_crop(frame, box)
