@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class EngineProcess:
-    def __init__(self, workdir: Path, config: dict[str, Any]) -> None:
+    def __init__(self, workdir: Path, config: dict[str, Any], env: dict[str, str] | None = None) -> None:
         self.workdir = workdir
+        self.env = env or {}  # added to the process's environment
         # The API on a free loopback port unless a test asks otherwise (tests run in parallel
         # with other engines; port 8750 belongs to a real installation).
         self.config = {"storage_path": str(workdir / "storage"), "api_host": "127.0.0.1", "api_port": 0, **config}
@@ -43,7 +44,7 @@ class EngineProcess:
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(yaml.safe_dump(self.config), encoding="utf-8")
-        env = {**os.environ, "PYTHONPATH": str(ROOT / "addon"), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "addon"), "PYTHONUNBUFFERED": "1", **self.env}
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "vigil_engine", "--config", str(self.config_path)],

@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from vigil_engine.archive.restore import RestoreJob, Selection
 from vigil_engine.protocol import ArchiveRestoreChanged, Model, RestoreArchiveResult, RestoreStatus
 
 from . import params
 from .errors import ApiError, invalid
 
 if TYPE_CHECKING:
+    from vigil_engine.archive.restore import Selection
+
     from .websocket import Connection
 
 Handler = Callable[["Connection", dict[str, Any]], Awaitable[Model]]
@@ -30,6 +31,10 @@ MAX_TIME_MS = 253_402_300_799_999
 
 
 def _selection(args: dict[str, Any]) -> Selection:
+    # Imported here, not at the top: an engine that only records never needs the archive's
+    # modules (restore, the store's client: ~3 MB of RSS; tests/engine/test_startup_imports.py).
+    from vigil_engine.archive.restore import Selection  # noqa: PLC0415
+
     cameras = args.get("camera_ids")
     if cameras is not None and (not isinstance(cameras, list) or len(cameras) > MAX_CAMERAS):
         raise invalid(f"camera_ids: expected a list of at most {MAX_CAMERAS} camera ids")
@@ -53,6 +58,8 @@ async def _restore_archive(conn: Connection, args: dict[str, Any]) -> RestoreArc
     running = engine.archive_restore
     if running is not None and running.running:
         raise ApiError("restore_running", "a restore from the archive is running already: wait for it to end")
+
+    from vigil_engine.archive.restore import RestoreJob  # noqa: PLC0415 - lazily, as in _selection
 
     def publish(state: dict[str, Any]) -> None:
         engine.bus.publish(ArchiveRestoreChanged.NAME, {"restore": state})

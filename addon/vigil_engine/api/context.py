@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from vigil_engine.archive.cache import ArchiveCache
 from vigil_engine.recording.fragments import SegmentView
 from vigil_engine.storage.index import Index, SegmentRecord
 
@@ -24,6 +23,7 @@ from .still import StillPool
 from .summary import Writing
 
 if TYPE_CHECKING:
+    from vigil_engine.archive.cache import ArchiveCache
     from vigil_engine.engine import Engine
 
     from .websocket import Connection
@@ -109,6 +109,10 @@ class ApiContext:
         if found is None:
             return None
         if self._archive_cache is None:
+            # Imported on first use: an engine without archived-only footage never needs the
+            # archive's modules (tests/engine/test_startup_imports.py).
+            from vigil_engine.archive.cache import ArchiveCache  # noqa: PLC0415
+
             self._archive_cache = ArchiveCache(settings, self.engine.config.storage_path)
         return self._archive_cache.file(*found) if whole else self._archive_cache.head(*found)
 
