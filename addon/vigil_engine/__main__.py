@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         return detect(arguments[1:])
     if arguments[:1] == ["archive"]:
         # The archive's commands (``archive restore``) run without the engine, on its storage.
-        from .archive.cli import main as archive  # noqa: PLC0415 - boto3 only when asked
+        from .archive.cli import main as archive  # noqa: PLC0415 - the archive only when asked
 
         return archive(arguments[1:])
     args = _parse_args(arguments)

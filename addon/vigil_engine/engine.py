@@ -227,7 +227,7 @@ class Engine:
         settings = self.config.archive
         if settings is None or self.index is None:
             return
-        # Imported here: boto3 and cryptography load only when an archive is configured.
+        # Imported here: the archive's modules load only when an archive is configured.
         from .archive.queue import ArchiveQueue  # noqa: PLC0415
         from .archive.uploader import Uploader  # noqa: PLC0415
 

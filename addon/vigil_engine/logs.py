@@ -19,8 +19,7 @@ import av.logging
 from .redact import SecretFilter
 
 # Loggers (with their children) that never log below INFO, see above.
-# boto3, botocore and s3transfer log request headers (the access key id, the signature) at DEBUG.
-QUIET_LOGGERS = ("zeep", "onvif", "httpx", "httpcore", "boto3", "botocore", "s3transfer", "urllib3")
+QUIET_LOGGERS = ("zeep", "onvif", "httpx", "httpcore", "urllib3")
 
 
 class _QuietLibraries(logging.Filter):

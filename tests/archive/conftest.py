@@ -15,11 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.archive.helpers import archive_settings
 from tests.archive.moto_server import MotoServer
 from tests.archive.s3_server import S3TestStore
 from tests.archive.seaweedfs import SeaweedFS
 from tests.engine.conftest import enable_loopback_sockets, engine_factory  # noqa: F401 - fixtures
 from tests.support.outside_hass import verify_cleanup  # noqa: F401 - replaces Home Assistant's check
+from vigil_engine.archive.store import S3Store
 from vigil_engine.storage.index import Index
 
 _BUCKETS = itertools.count(1)
@@ -82,3 +84,11 @@ def index(tmp_path: Path) -> Index:
 @pytest.fixture
 def store_bucket(store: S3TestStore) -> str:
     return store.make_bucket(f"vigil-test-{next(_BUCKETS)}")
+
+
+@pytest.fixture
+def s3(store: S3TestStore, store_bucket: str) -> Iterator[S3Store]:
+    """The engine's S3 client of the test's bucket (on each store in turn)."""
+    client = S3Store(archive_settings(store, store_bucket))
+    yield client
+    client.close()

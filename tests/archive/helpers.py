@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from fractions import Fraction
@@ -12,6 +13,7 @@ import av
 import numpy as np
 
 from tests.archive.s3_server import S3TestStore
+from vigil_engine.archive.body import RateLimit, ThrottledBody
 from vigil_engine.archive.queue import ArchiveQueue
 from vigil_engine.archive.settings import ArchiveSettings, CameraCopy
 from vigil_engine.archive.uploader import Uploader
@@ -34,6 +36,11 @@ def add_segment(index: Index, recordings: Path, camera_id: str, start_ms: int, d
 
 def random_bytes(size: int) -> bytes:
     return os.urandom(size)
+
+
+def body(data: bytes) -> ThrottledBody:
+    """A request body for the S3 client, without a bandwidth cap."""
+    return ThrottledBody(data, RateLimit(None), threading.Event())
 
 
 def archive_settings(store: S3TestStore, bucket: str, **options: object) -> ArchiveSettings:

@@ -55,15 +55,24 @@ def _free_ports(count: int) -> list[int]:
 class SeaweedFS(S3TestStore):
     name = "weed mini"
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, idle_timeout: int | None = None, tls: tuple[Path, Path] | None = None) -> None:
         super().__init__(workdir, "weed.log")
+        # (certificate, key): the S3 gateway also answers HTTPS, on ``https_endpoint``.
+        self.tls = tls
+        # Seconds after which the S3 gateway closes a kept-alive connection (its default: 120).
+        self.idle_timeout = idle_timeout
         self.data = workdir / "data"
-        self.ports = dict(zip(_PORT_FLAGS, _free_ports(len(_PORT_FLAGS)), strict=True))
+        flags = (*_PORT_FLAGS, "s3.port.https") if tls else _PORT_FLAGS
+        self.ports = dict(zip(flags, _free_ports(len(flags)), strict=True))
         self.access_key, self.secret_key = ACCESS_KEY, SECRET_KEY
 
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.ports['s3.port']}"
+
+    @property
+    def https_endpoint(self) -> str:
+        return f"https://127.0.0.1:{self.ports['s3.port.https']}"
 
     def start(self, timeout: float = 30) -> None:
         self.data.mkdir(parents=True, exist_ok=True)
@@ -89,6 +98,8 @@ class SeaweedFS(S3TestStore):
             "-webdav=false",
             f"-s3.config={s3_config}",
             *(f"-{flag}={port}" for flag, port in self.ports.items()),
+            *([f"-s3.idleTimeout={self.idle_timeout}"] if self.idle_timeout else []),
+            *([f"-s3.cert.file={self.tls[0]}", f"-s3.key.file={self.tls[1]}"] if self.tls else []),
         ]
         self._spawn(command)
         client = self.client()

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from tests.archive.helpers import (
     BASE_MS,
     add_segment,
     archive_settings,
+    body,
     make_uploader,
     queue_row,
     random_bytes,
@@ -28,31 +27,18 @@ from tests.archive.helpers import (
 )
 from tests.archive.moto_server import MotoServer
 from tests.archive.s3_server import S3TestStore
-from vigil_engine.archive.body import RateLimit, ThrottledBody
 from vigil_engine.archive.crypto import decrypt
 from vigil_engine.archive.settings import MIB
 from vigil_engine.archive.store import S3Store, StoreError, md5_base64
 from vigil_engine.storage.index import Index
 
 
-@pytest.fixture
-def s3(store: S3TestStore, store_bucket: str) -> Iterator[S3Store]:
-    """The engine's S3 client of the test's bucket."""
-    client = S3Store(archive_settings(store, store_bucket))
-    yield client
-    client.close()
-
-
-def _body(data: bytes) -> ThrottledBody:
-    return ThrottledBody(data, RateLimit(None), threading.Event())
-
-
 def _send(s3: S3Store, key: str, data: bytes, md5: tuple[str, str], upload_id: str | None) -> None:
     """``data`` in one PUT, or as part 1 of the multipart upload ``upload_id``."""
     if upload_id is None:
-        s3.put(key, _body(data), md5, {}, "video/mp4")
+        s3.put(key, body(data), md5, {}, "video/mp4")
     else:
-        s3.upload_part(key, upload_id, 1, _body(data), md5)
+        s3.upload_part(key, upload_id, 1, body(data), md5)
 
 
 def test_every_segment_is_copied_once_with_its_key_and_metadata(
@@ -284,13 +270,13 @@ def test_ranges_and_metadata_read_back_as_written(s3: S3Store) -> None:
     cache asks for a small object's head, too), the whole object, and the user metadata."""
     key = "vigil/front/2026/12/04/00/10.00.mp4"
     data = random_bytes(100_000)
-    s3.put(key, _body(data), md5_base64(data), {"vigil-camera": "front", "vigil-start-ms": "1"}, "video/mp4")
-    with s3.open(key, (1000, 1999)) as body:
-        assert body.read(5000) == data[1000:2000]
-    with s3.open(key, (99_000, 199_999)) as body:
-        assert body.read(200_000) == data[99_000:]
-    with s3.open(key) as body:
-        assert body.read() == data
+    s3.put(key, body(data), md5_base64(data), {"vigil-camera": "front", "vigil-start-ms": "1"}, "video/mp4")
+    with s3.open(key, (1000, 1999)) as reader:
+        assert reader.read(5000) == data[1000:2000]
+    with s3.open(key, (99_000, 199_999)) as reader:
+        assert reader.read(200_000) == data[99_000:]
+    with s3.open(key) as reader:
+        assert reader.read() == data
     assert s3.metadata(key) == {"vigil-camera": "front", "vigil-start-ms": "1"}
     assert [name for name, _size in s3.list_keys("vigil")] == [key]
     with pytest.raises(StoreError) as caught:

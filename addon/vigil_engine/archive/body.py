@@ -12,7 +12,6 @@ fails; the queue keeps the segment for the next start).
 from __future__ import annotations
 
 import io
-import os
 import threading
 import time
 from pathlib import Path
@@ -144,13 +143,9 @@ class RateLimit:
 
 
 class ThrottledBody:
-    """A request body over the part's buffer that, once :meth:`arm`-ed, is read in blocks of at
-    most 64 KiB, each paid for with the rate limit's tokens (seekable and sized, as botocore
-    needs for its length and retries).
-
-    Until it is armed (just before the request is sent: the store's ``before-send`` hook)
-    reads are free: a read that is not the sending (a checksum, a length) must not cost the
-    upload bandwidth."""
+    """A request body over the part's buffer, read by the store's client in blocks of at most
+    64 KiB as it sends them, each paid for with the rate limit's tokens (sized, and seekable for
+    a request sent again)."""
 
     BLOCK = 64 * 1024
 
@@ -159,29 +154,17 @@ class ThrottledBody:
         self._position = 0
         self._limit = limit
         self._stop = stop
-        self._armed = False
-
-    def arm(self) -> None:
-        self._armed = True
 
     def __len__(self) -> int:
         return len(self._data)
 
-    def tell(self) -> int:
-        return self._position
+    def seek(self, offset: int) -> None:
+        self._position = min(max(0, offset), len(self._data))
 
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._position, os.SEEK_END: len(self._data)}[whence]
-        self._position = min(max(0, base + offset), len(self._data))
-        return self._position
-
-    def read(self, size: int | None = -1) -> bytes:
-        remaining = len(self._data) - self._position
-        size = remaining if size is None or size < 0 else min(size, remaining)
-        if self._armed:
-            size = min(size, self.BLOCK)
+    def read(self, size: int = BLOCK) -> bytes:
+        size = min(size, self.BLOCK, len(self._data) - self._position)
         block = bytes(self._data[self._position : self._position + size])
         self._position += len(block)
-        if block and self._armed:
+        if block:
             self._limit.take(len(block), self._stop)
         return block

@@ -25,12 +25,10 @@ from __future__ import annotations
 
 import io
 import struct
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 MAGIC = b"VIGILAE1"
 SALT_BYTES = 16
@@ -69,9 +67,30 @@ def encrypted_size(plain_bytes: int, chunk_bytes: int = CHUNK_BYTES) -> int:
     return HEADER_BYTES + plain_bytes + chunks * TAG_BYTES
 
 
-def _file_cipher(key: bytes, salt: bytes) -> AESGCM:
-    file_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=_INFO).derive(key)
-    return AESGCM(file_key)
+class _FileCipher:
+    """AES-256-GCM with the object's own key. cryptography is imported here, when an object is
+    first encrypted or decrypted: an archive without encryption never loads it (~8 MB of RSS)."""
+
+    def __init__(self, key: bytes, salt: bytes) -> None:
+        from cryptography.hazmat.primitives import hashes  # noqa: PLC0415 - see the docstring
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: PLC0415
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF  # noqa: PLC0415
+
+        file_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=_INFO).derive(key)
+        self.aead: AESGCM = AESGCM(file_key)
+
+    def decrypt(self, nonce: bytes, sealed: bytes, associated: bytes) -> bytes | None:
+        """The plaintext, or None when the tag does not match (another key, damage, another nonce)."""
+        from cryptography.exceptions import InvalidTag  # noqa: PLC0415 - loaded with the cipher
+
+        try:
+            return self.aead.decrypt(nonce, sealed, associated)
+        except InvalidTag:
+            return None
+
+
+def _file_cipher(key: bytes, salt: bytes) -> _FileCipher:
+    return _FileCipher(key, salt)
 
 
 def _nonce(index: int, last: bool) -> bytes:
@@ -87,11 +106,11 @@ class ChunkEncryptor:
         self._cipher = _file_cipher(key, salt)
 
     def encrypt(self, index: int, plaintext: bytes, last: bool) -> bytes:
-        return self._cipher.encrypt(_nonce(index, last), plaintext, self.header)
+        return self._cipher.aead.encrypt(_nonce(index, last), plaintext, self.header)
 
     def encrypt_into(self, index: int, plaintext: memoryview, last: bool, out: memoryview) -> None:
         """Encrypt into ``out`` (plaintext's length + the tag): no allocation per chunk."""
-        self._cipher.encrypt_into(_nonce(index, last), plaintext, self.header, out[: len(plaintext) + TAG_BYTES])
+        self._cipher.aead.encrypt_into(_nonce(index, last), plaintext, self.header, out[: len(plaintext) + TAG_BYTES])
 
 
 def _parse_header(data: bytes) -> tuple[int, bytes]:
@@ -116,10 +135,9 @@ def decrypt_stream(key: bytes, source: Source, sink: Sink) -> int:
     while True:
         following = source.read(sealed) if len(chunk) == sealed else b""
         last = not following
-        try:
-            plain = cipher.decrypt(_nonce(index, last), chunk, head)
-        except InvalidTag:
-            raise _why_not(cipher, index, last, chunk, head) from None
+        plain = cipher.decrypt(_nonce(index, last), chunk, head)
+        if plain is None:
+            raise _why_not(cipher, index, last, chunk, head)
         sink.write(plain)
         written += len(plain)
         if last:
@@ -127,14 +145,10 @@ def decrypt_stream(key: bytes, source: Source, sink: Sink) -> int:
         chunk, index = following, index + 1
 
 
-def _why_not(cipher: AESGCM, index: int, last: bool, chunk: bytes, head: bytes) -> DecryptionError:
+def _why_not(cipher: _FileCipher, index: int, last: bool, chunk: bytes, head: bytes) -> DecryptionError:
     """Why a chunk failed: the object ends early (the chunk opens as a middle one), it is damaged
     past its first chunk, or (at the first chunk) the key is another one."""
-    try:
-        cipher.decrypt(_nonce(index, not last), chunk, head)
-    except InvalidTag:
-        pass
-    else:
+    if cipher.decrypt(_nonce(index, not last), chunk, head) is not None:
         return DecryptionError(f"cannot decrypt: the object is damaged or truncated (it ends after chunk {index})")
     if index == 0:
         return WrongKeyError("cannot decrypt: the key is not the one it was encrypted with (or the object is damaged)")
@@ -154,10 +168,9 @@ def decrypt_first_chunk(key: bytes, data: bytes) -> bytes:
     chunk = data[HEADER_BYTES : HEADER_BYTES + chunk_bytes + TAG_BYTES]
     cipher = _file_cipher(key, salt)
     for last in (len(chunk) < chunk_bytes + TAG_BYTES, len(chunk) == chunk_bytes + TAG_BYTES):
-        try:
-            return cipher.decrypt(_nonce(0, last), chunk, head)
-        except InvalidTag:
-            continue
+        plain = cipher.decrypt(_nonce(0, last), chunk, head)
+        if plain is not None:
+            return plain
     raise WrongKeyError("cannot decrypt: the key is not the one it was encrypted with (or the object is damaged)")
 
 

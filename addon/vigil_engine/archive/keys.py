@@ -37,7 +37,7 @@ def object_key(prefix: str, camera_id: str, start_ms: int, path: str, *, encrypt
 
 
 def object_metadata(camera_id: str, start_ms: int, end_ms: int, sha256: str, *, encrypted: bool) -> dict[str, str]:
-    """The object's user metadata (boto3 adds the ``x-amz-meta-`` prefix)."""
+    """The object's user metadata (the store's client adds the ``x-amz-meta-`` prefix)."""
     return {
         META_CAMERA: camera_id,
         META_START: str(start_ms),
