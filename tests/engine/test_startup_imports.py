@@ -1,13 +1,14 @@
 """What an engine that only records loads: not the archive's, detection's or motion's libraries.
 
 An engine recording many cameras has a memory goal (``scripts/bench record``), and libraries are
-a fixed cost paid by every installation: boto3 + botocore + cryptography are ~20 MB of RSS,
-numpy ~10 MB, ONNX Runtime far more. They are imported where they are used (an archive, a
-restore, motion or object detection), never on the path every engine takes: start-up, recording,
-and the API's ordinary answers. A module-level import slipped into that path once (the API's
-archive cache and restore command) and cost every engine 20 MB; this test keeps it from coming
-back. It runs the real engine with ``PYTHONPROFILEIMPORTTIME`` (``python -X importtime``), which
-writes every import, when it happens, to the engine's log.
+a fixed cost paid by every installation: cryptography ~8 MB of RSS, numpy ~10 MB, ONNX Runtime
+far more (boto3 and botocore, ~35 MB, are no longer used at all: listed so they never come
+back). They are imported where they are used (an archive, a restore, motion or object
+detection), never on the path every engine takes: start-up, recording, and the API's ordinary
+answers. A module-level import slipped into that path once (the API's archive cache and restore
+command) and cost every engine 20 MB; this test keeps it from coming back. It runs the real
+engine with ``PYTHONPROFILEIMPORTTIME`` (``python -X importtime``), which writes every import,
+when it happens, to the engine's log.
 """
 
 from __future__ import annotations
