@@ -6,8 +6,8 @@ a time (rclone with ``--transfers 1 --checkers 1``, multipart above 8 MiB in 8 M
 the engine's defaults), each into a bucket of its own. Every row runs in a fresh process whose
 user + system time (``wait4``) is its CPU. Two figures per row, per GB copied:
 
-* ``process``: the whole process, start-up included (Python importing boto3 and the engine's
-  modules is ~0.4 s; rclone's start-up a few hundredths);
+* ``process``: the whole process, start-up included (Python importing the engine's modules and
+  reading the index is ~0.4-0.6 s; rclone's start-up a few hundredths);
 * ``steady``: what copying costs once running, the figure that matters for an engine that runs
   for months: for the engine, the child's own CPU from the uploader's start to its last upload
   (``getrusage``); for rclone, its process time minus the time of the same ``rclone copy`` of an

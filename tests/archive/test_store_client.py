@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from tests.archive.helpers import archive_settings, body, random_bytes
 from tests.archive.s3_server import S3TestStore
 from tests.archive.seaweedfs import SeaweedFS
-from vigil_engine.archive.settings import MIB
+from vigil_engine.archive.settings import MIB, ArchiveSettings
 from vigil_engine.archive.store import S3Store, StoreError, md5_base64
 
 
@@ -185,3 +186,39 @@ def test_https_verifies_the_stores_certificate(tmp_path: Path, monkeypatch: pyte
         s3.close()
     finally:
         weed.stop()
+
+
+def test_a_refusal_sent_before_the_body_is_read_is_reported_as_the_refusal() -> None:
+    """A store may answer 403 as soon as it has the headers and close the connection without
+    reading the body (AWS can; SeaweedFS and moto read it first, so the test above cannot show
+    it). The client's send then fails (broken pipe, reset), but the refusal is what happened,
+    and what the user must see (credentials, not unreachable). The fault is injected with a
+    server of a few lines, since neither real store here behaves so."""
+    refusal = b"<Error><Code>SignatureDoesNotMatch</Code><Message>The signature does not match</Message></Error>"
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+
+        def refuse_once() -> None:
+            conn, _ = server.accept()
+            with conn:
+                received = b""
+                while b"\r\n\r\n" not in received:
+                    received += conn.recv(65536)
+                head = (
+                    f"HTTP/1.1 403 Forbidden\r\nContent-Type: application/xml\r\nContent-Length: {len(refusal)}\r\n\r\n"
+                )
+                conn.sendall(head.encode() + refusal)
+            # Closed with the body unread: the kernel resets the connection.
+
+        thread = threading.Thread(target=refuse_once, daemon=True)
+        thread.start()
+        settings = ArchiveSettings(
+            endpoint=f"http://127.0.0.1:{server.getsockname()[1]}", bucket="b", access_key_id="a", secret_access_key="s"
+        )
+        s3 = S3Store(settings)
+        with pytest.raises(StoreError) as caught:
+            _put(s3, "vigil/front/refused.mp4", random_bytes(8 * MIB))
+        thread.join(5)
+    assert caught.value.kind == "credentials", str(caught.value)
+    assert "SignatureDoesNotMatch" in str(caught.value)

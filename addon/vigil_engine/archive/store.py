@@ -234,6 +234,7 @@ class S3Store:
         target = f"{path}?{query}" if query else path
         while True:
             conn, kept = self._connection()
+            sending_body = False
             try:
                 if not kept:
                     self._open(conn)
@@ -244,6 +245,7 @@ class S3Store:
                 if body is not None or method in {"PUT", "POST"}:
                     conn.putheader("content-length", str(len(body) if body is not None else 0))
                 conn.endheaders()
+                sending_body = True
                 if isinstance(body, ThrottledBody):
                     body.seek(0)
                     while block := body.read(ThrottledBody.BLOCK):
@@ -255,6 +257,11 @@ class S3Store:
                 conn.close()
                 raise
             except (OSError, http.client.HTTPException) as err:
+                # A store may refuse a request (wrong credentials) as soon as it has its headers,
+                # and close while the body is still on its way: its answer is what happened.
+                early = _early_answer(conn) if sending_body and isinstance(err, ConnectionError) else None
+                if early is not None:
+                    return conn, early  # (a stale kept connection has none: resent below)
                 conn.close()
                 stale = isinstance(err, http.client.RemoteDisconnected | BrokenPipeError | ConnectionResetError)
                 if kept and stale:
@@ -414,6 +421,19 @@ class S3Store:
 
 
 META_PREFIX = "x-amz-meta-"
+
+
+def _early_answer(conn: http.client.HTTPConnection) -> http.client.HTTPResponse | None:
+    """The answer a store sent before it stopped reading the request's body, if it arrived."""
+    try:
+        response = conn.getresponse()
+    except OSError, http.client.HTTPException:
+        return None
+    # Only a refusal can come before the body: an answer that says it succeeded cannot be right.
+    if response.status < 400:
+        return None
+    response.will_close = True  # the connection broke while sending: never kept for another request
+    return response
 
 
 def _tls_context() -> ssl.SSLContext:
