@@ -18,7 +18,7 @@ from tests.archive.helpers import archive_settings, body, random_bytes
 from tests.archive.s3_server import S3TestStore
 from tests.archive.seaweedfs import SeaweedFS
 from vigil_engine.archive.settings import MIB, ArchiveSettings
-from vigil_engine.archive.store import S3Store, StoreError, md5_base64
+from vigil_engine.archive.store import S3Store, StoreError, _translate, md5_base64
 
 
 def _put(s3: S3Store, key: str, data: bytes, metadata: dict[str, str] | None = None) -> None:
@@ -222,3 +222,32 @@ def test_a_refusal_sent_before_the_body_is_read_is_reported_as_the_refusal() -> 
         thread.join(5)
     assert caught.value.kind == "credentials", str(caught.value)
     assert "SignatureDoesNotMatch" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [("AuthorizationHeaderMalformed", 400), ("PermanentRedirect", 301), ("", 301), ("", 307)],
+)
+def test_a_bucket_in_another_region_is_the_stores_state_not_one_segments(code: str, status: int) -> None:
+    """AWS answers a request signed for another region than the bucket's (or sent to another
+    region's endpoint) so; neither store here has regions, so the answer is given to the
+    translation directly. Every request would fail alike: the queue must wait (store-wide) and
+    the user be told to fix the region, not segments be given up one by one."""
+    message = "the region 'us-east-1' is wrong; expecting 'eu-central-1'"
+    err = _translate(code or str(status), status, message, "footage")
+    assert err.kind == "bucket"
+    assert err.store_wide
+    assert "archive.region" in str(err)
+    assert "eu-central-1" in str(err)
+
+
+def test_aws_buckets_are_addressed_by_host_unless_their_name_has_dots() -> None:
+    def addressed(bucket: str, endpoint: str = "https://s3.eu-central-1.amazonaws.com") -> tuple[str, str]:
+        settings = ArchiveSettings(endpoint=endpoint, bucket=bucket, access_key_id="a", secret_access_key="s")
+        store = S3Store(settings)
+        return store._host_header, store._path("vigil/x.mp4")
+
+    assert addressed("footage") == ("footage.s3.eu-central-1.amazonaws.com", "/vigil/x.mp4")
+    assert addressed("my.footage") == ("s3.eu-central-1.amazonaws.com", "/my.footage/vigil/x.mp4")
+    assert addressed("footage", "http://192.168.1.5:8333") == ("192.168.1.5:8333", "/footage/vigil/x.mp4")
+    assert addressed("footage", "https://minio.lan/s3/") == ("minio.lan", "/s3/footage/vigil/x.mp4")

@@ -54,6 +54,10 @@ _CREDENTIAL_CODES = frozenset(
 _TRANSIENT_CODES = frozenset(
     {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "RequestTimeTooSkewed", "503", "500"}
 )
+# The bucket is elsewhere than the request went (wrong region, or an endpoint of another region).
+_REGION_CODES = frozenset(
+    {"AuthorizationHeaderMalformed", "PermanentRedirect", "TemporaryRedirect", "IllegalLocationConstraintException"}
+)
 # An answer read whole (a listing page, an error) larger than this is not an S3 answer.
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 IDLE_CONNECTIONS = 2
@@ -77,6 +81,14 @@ def _translate(code: str, status: int, message: str, bucket: str) -> StoreError:
     message = message or code or f"HTTP {status}"
     if code == "NoSuchBucket":
         return StoreError("bucket", f"the bucket {bucket!r} does not exist (create it, or fix archive.bucket)")
+    if code in _REGION_CODES or status in {301, 307}:
+        # The bucket lives in another region than archive.region (or behind another endpoint):
+        # every request would fail alike, so it is the store's state, not one segment's.
+        return StoreError(
+            "bucket",
+            f"the bucket {bucket!r} is in another region or behind another endpoint "
+            f"(fix archive.region or archive.endpoint): {code or status}: {redact(message)}",
+        )
     if code in _CREDENTIAL_CODES or status == 403:
         return StoreError("credentials", f"the store refused the credentials: {code or status}: {redact(message)}")
     if code == "NoSuchUpload":
@@ -156,7 +168,8 @@ class S3Store:
         self._https = endpoint.scheme == "https"
         hostname = endpoint.hostname or ""
         # Virtual-host addressing needs DNS per bucket; AWS does it, most self-hosted stores do not.
-        virtual = hostname.endswith(".amazonaws.com")
+        # A bucket name with dots cannot be a host name under AWS's wildcard certificate: by path.
+        virtual = hostname.endswith(".amazonaws.com") and "." not in settings.bucket
         self._host = f"{settings.bucket}.{hostname}" if virtual else hostname
         self._port = endpoint.port or (443 if self._https else 80)
         default_port = endpoint.port is None or endpoint.port == (443 if self._https else 80)
