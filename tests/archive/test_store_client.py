@@ -105,12 +105,12 @@ def test_a_connection_the_store_closed_while_idle_is_replaced(tmp_path: Path) ->
         bucket = weed.make_bucket("vigil-idle")
         s3 = S3Store(archive_settings(weed, bucket))
         data = random_bytes(300_000)
-        for round_ in range(3):
-            _put(s3, f"vigil/front/{round_}.mp4", data)  # a body sent on the kept connection
-            time.sleep(2.5)
-        assert [key for key, _ in s3.list_keys("vigil")] == [f"vigil/front/{n}.mp4" for n in range(3)]
-        time.sleep(2.5)
-        assert s3.metadata("vigil/front/0.mp4") == {}
+        _put(s3, "vigil/front/0.mp4", data)
+        time.sleep(2)
+        _put(s3, "vigil/front/1.mp4", data)  # a body, first sent on the connection the store closed
+        time.sleep(2)
+        assert s3.metadata("vigil/front/0.mp4") == {}  # a request without a body, likewise
+        assert [key for key, _ in s3.list_keys("vigil")] == ["vigil/front/0.mp4", "vigil/front/1.mp4"]
         s3.close()
     finally:
         weed.stop()
