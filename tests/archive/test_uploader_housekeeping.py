@@ -89,10 +89,13 @@ def test_a_stale_unfinished_upload_is_aborted_while_running(
     hour and the day (module constants); the store, the upload and the abort are real."""
     monkeypatch.setattr(uploader_module, "SWEEP_INTERVAL", 0.5)
     uploader = make_uploader(_settings(seaweedfs, bucket), index, index.path.parent / "recordings", {})
+    client = seaweedfs.client()
+    # Left before the start: the start's sweep aborts it, which shows that sweep is done (an upload
+    # begun before it would be aborted by it, whatever its age).
+    client.create_multipart_upload(Bucket=bucket, Key="vigil/front/2025/12/31/23/59.50.mp4")
     uploader.start()
     try:
-        wait_until(lambda: uploader.state()["store_reachable"] and uploader.queue.counts() == {}, 10, "the start")
-        client = seaweedfs.client()
+        wait_until(lambda: not seaweedfs.pending_uploads(bucket), 10, "the start's sweep")
         client.create_multipart_upload(Bucket=bucket, Key="vigil/front/2026/01/01/00/00.00.mp4")
         uploader.wake()
         time.sleep(2.5)  # several sweeps
