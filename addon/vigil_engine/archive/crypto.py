@@ -89,10 +89,6 @@ class _FileCipher:
             return None
 
 
-def _file_cipher(key: bytes, salt: bytes) -> _FileCipher:
-    return _FileCipher(key, salt)
-
-
 def _nonce(index: int, last: bool) -> bytes:
     return struct.pack(">QI", index, 1 if last else 0)
 
@@ -103,7 +99,7 @@ class ChunkEncryptor:
     def __init__(self, key: bytes, salt: bytes, chunk_bytes: int = CHUNK_BYTES) -> None:
         self.header = header(salt, chunk_bytes)
         self.chunk_bytes = chunk_bytes
-        self._cipher = _file_cipher(key, salt)
+        self._cipher = _FileCipher(key, salt)
 
     def encrypt(self, index: int, plaintext: bytes, last: bool) -> bytes:
         return self._cipher.aead.encrypt(_nonce(index, last), plaintext, self.header)
@@ -128,7 +124,7 @@ def decrypt_stream(key: bytes, source: Source, sink: Sink) -> int:
     Raises :class:`DecryptionError` for a wrong key, a damaged or truncated object."""
     head = source.read(HEADER_BYTES)
     chunk_bytes, salt = _parse_header(head)
-    cipher = _file_cipher(key, salt)
+    cipher = _FileCipher(key, salt)
     sealed = chunk_bytes + TAG_BYTES
     index = written = 0
     chunk = source.read(sealed)
@@ -166,7 +162,7 @@ def decrypt_first_chunk(key: bytes, data: bytes) -> bytes:
     chunk_bytes, salt = _parse_header(data)
     head = data[:HEADER_BYTES]
     chunk = data[HEADER_BYTES : HEADER_BYTES + chunk_bytes + TAG_BYTES]
-    cipher = _file_cipher(key, salt)
+    cipher = _FileCipher(key, salt)
     for last in (len(chunk) < chunk_bytes + TAG_BYTES, len(chunk) == chunk_bytes + TAG_BYTES):
         plain = cipher.decrypt(_nonce(0, last), chunk, head)
         if plain is not None:
